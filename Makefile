@@ -1,0 +1,30 @@
+# byop's everyday commands. Each works on a fresh machine: `make dev` runs first when needed.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.byop-installed
+SOURCES := $(wildcard pyproject.toml byop-*/pyproject.toml requirements-dev.txt tests/plugins/fixtures/*/pyproject.toml)
+
+.PHONY: dev demo test lint bench clean
+
+$(STAMP): $(SOURCES) scripts/dev-install
+	./scripts/dev-install
+	@touch $(STAMP)
+
+dev: $(STAMP)  ## install every package editable, with the dev tools
+
+demo: $(STAMP)  ## run byop's main job: a parallel optimization with progress and a summary
+	$(PY) examples/demo.py
+
+test: $(STAMP)  ## run the whole test suite
+	BYOP_BLOCK_PLUGINS=$${BYOP_BLOCK_PLUGINS-broken} $(PY) -m pytest -q
+
+lint: $(STAMP)  ## ruff and mypy (strict)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)  ## every benchmark, printing ratios against references from the same run
+	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist wheelhouse .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,19 @@
+"""Errors of the optimization API. Each says what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class TrialAlreadyReportedError(RuntimeError):
+    """A trial was ended (``success``, ``fail``, ``crashed``) when it already had a report."""
+
+
+class UnknownTrialError(ValueError):
+    """A report was told to an optimizer that did not ask for its trial (or was told it twice)."""
+
+
+class NoReportError(RuntimeError):
+    """An objective returned without reporting (no ``trial.success()`` or ``trial.fail()``)."""
+
+
+class InvalidReportError(TypeError):
+    """An objective returned something that is not its trial's report."""

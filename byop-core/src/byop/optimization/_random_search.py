@@ -1,0 +1,169 @@
+"""Random search: configurations drawn at random from the space."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from attrs import frozen
+
+from byop.optimization._errors import UnknownTrialError
+from byop.optimization._optimizer import Metric, as_metrics
+from byop.optimization._trial import Report, Trial
+from byop.pipeline import Sampler, as_sampler, config_key, sampler_for
+
+
+@frozen
+class RSTrialInfo:
+    """What `RandomSearch` keeps with each trial (``trial.info``).
+
+    Attributes:
+        number: The trial's position among the trials asked, from 0.
+        attempts: How many samples were drawn to find a configuration not seen before.
+    """
+
+    number: int
+    attempts: int = 1
+
+
+class RandomSearch:
+    """Samples configurations from the space at random, by default never the same one twice.
+
+    Args:
+        space: The space: byop's `Space` (from ``searchable(...).space()``), a dictionary, or
+            anything the sampler accepts (a ``ConfigurationSpace`` with ``ConfigSpaceSampler``).
+        seed: Seeds the sampling: the same seed gives the same configurations.
+            ``None`` draws one (readable as ``.seed``).
+        sampler: A sampler class or instance, or a function ``(space, seed) -> config`` that
+            receives ``space`` as given. By default the registered sampler for the space.
+        duplicates: Whether the same configuration may be asked twice.
+        max_sample_attempts: Without duplicates, how many samples to draw for one new
+            configuration before deciding the space is exhausted.
+        metrics: The metrics the objective reports (kept for reference; random search ignores
+            results).
+
+    Raises:
+        RandomSearch.ExhaustedError: From `ask`, when no new configuration can be found.
+
+    Example:
+        ```python
+        from byop.optimization import RandomSearch
+        from byop.pipeline import searchable
+
+        space = searchable("s", space={"x": (-10.0, 10.0)}).space()
+        rs = RandomSearch(space=space, seed=42)
+        trial = rs.ask()
+        rs.tell(trial.success(cost=trial.config["x"] ** 2))
+        ```
+    """
+
+    class ExhaustedError(RuntimeError):
+        """No configuration that was not asked before could be sampled: the space is used up."""
+
+    def __init__(
+        self,
+        *,
+        space: Any,
+        seed: int | None = None,
+        sampler: Any = None,
+        duplicates: bool = False,
+        max_sample_attempts: int = 50,
+        metrics: Metric | str | Iterable[Metric | str] | None = None,
+    ) -> None:
+        if max_sample_attempts < 1:
+            raise ValueError(f"max_sample_attempts must be >= 1, got {max_sample_attempts}.")
+        self.space = space
+        self.seed: int = int.from_bytes(os.urandom(4), "little") >> 1 if seed is None else seed
+        self.sampler: Sampler = sampler_for(space) if sampler is None else as_sampler(sampler)
+        self.duplicates = duplicates
+        self.max_sample_attempts = max_sample_attempts
+        self.metrics = as_metrics(metrics)
+        self._stream: Iterator[dict[str, Any]] | None = None
+        self._seen: set[Any] = set()
+        self._pending: dict[str, Trial[RSTrialInfo]] = {}
+        self._told: set[str] = set()
+        self._next = 0
+
+    def ask(self) -> Trial[RSTrialInfo]:
+        """A new trial with a configuration drawn at random.
+
+        Raises:
+            RandomSearch.ExhaustedError: Without duplicates, ``max_sample_attempts`` samples in a
+                row were all configurations asked before.
+        """
+        if self._stream is None:
+            self._stream = self.sampler.stream(self.space, self.seed)
+        stream = self._stream
+        config = next(stream)
+        attempts = 1
+        if not self.duplicates:
+            key = config_key(config)
+            seen = self._seen
+            while key in seen:
+                if attempts >= self.max_sample_attempts:
+                    raise RandomSearch.ExhaustedError(
+                        f"RandomSearch drew {attempts} configurations in a row that were all "
+                        f"asked before ({len(seen)} unique so far): the space looks exhausted. "
+                        "Pass duplicates=True to allow repeats, or a larger "
+                        "max_sample_attempts if the space is large but crowded."
+                    )
+                config = next(stream)
+                key = config_key(config)
+                attempts += 1
+            seen.add(key)
+        number = self._next
+        self._next = number + 1
+        name = f"rs-{number}"
+        trial: Trial[RSTrialInfo] = Trial(name, config, RSTrialInfo(number, attempts), self.seed)
+        self._pending[name] = trial
+        return trial
+
+    def tell(self, report: Report[RSTrialInfo]) -> None:
+        """Take the report of a trial this optimizer asked for.
+
+        Raises:
+            UnknownTrialError: The trial was not asked of this optimizer, or was told already.
+        """
+        name = report.trial.name
+        if self._pending.pop(name, None) is None:
+            if name in self._told:
+                raise UnknownTrialError(
+                    f"Trial {name!r} was already told to this RandomSearch; tell each report once."
+                )
+            raise UnknownTrialError(
+                f"Trial {name!r} was not asked of this RandomSearch; tell an optimizer only the "
+                "reports of trials it asked for (use restore() for reports of an earlier run)."
+            )
+        self._told.add(name)
+
+    def restore(self, reports: Iterable[Report[Any]]) -> None:
+        """Take reports of an earlier run: their configurations count as seen.
+
+        New trials are numbered after the restored ones, so names stay unique.
+        """
+        for report in reports:
+            trial = report.trial
+            self._seen.add(config_key(trial.config))
+            self._told.add(trial.name)
+            number = _rs_number(trial)
+            if number is not None:
+                self._next = max(self._next, number + 1)
+
+    def __repr__(self) -> str:
+        return (
+            f"RandomSearch(seed={self.seed}, sampler={self.sampler!r}, "
+            f"duplicates={self.duplicates}, asked={self._next})"
+        )
+
+
+def _rs_number(trial: Trial[Any]) -> int | None:
+    info = trial.info
+    if isinstance(info, RSTrialInfo):
+        return info.number
+    if isinstance(trial.name, str) and trial.name.startswith("rs-"):
+        try:
+            return int(trial.name[3:])
+        except ValueError:
+            return None
+    return None

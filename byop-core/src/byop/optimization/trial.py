@@ -1,0 +1,14 @@
+"""Trials and reports, also importable as ``byop.optimization.trial``."""
+
+from __future__ import annotations
+
+from byop.optimization._trial import (
+    CrashReport,
+    FailReport,
+    Report,
+    ReportStatus,
+    SuccessReport,
+    Trial,
+)
+
+__all__ = ["CrashReport", "FailReport", "Report", "ReportStatus", "SuccessReport", "Trial"]

@@ -1,0 +1,449 @@
+"""byop's own search-space model, which every space parser converts from.
+
+A `Space` is an ordered set of named hyperparameters (`Float`, `Integer`, `Categorical`,
+`Constant`), with optional `Condition`s (a hyperparameter is active only when a parent takes
+certain values) and `Forbidden` combinations. Names are hierarchical: `Space.prefixed` puts a
+step's name in front (``"step:x"``) so that spaces of several steps can be joined.
+
+Plain dictionaries are the short way to write a space; `Space.from_dict` reads them:
+
+- ``(low, high)`` with two ints is an `Integer` range, with a float a `Float` range;
+- a list is a `Categorical` choice;
+- a single value (``str``, ``int``, ``float``, ``bool``, ``None``) is a `Constant`;
+- a `Float`, `Integer`, `Categorical` or `Constant` gives log scale, weights and defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeAlias
+
+from attrs import evolve, field, frozen
+
+from byop.pipeline._errors import InvalidSpaceError
+
+SEPARATOR = ":"
+"""Between a step's name and its hyperparameter's name: ``"step:x"``."""
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str):
+        raise InvalidSpaceError(f"Hyperparameter names are strings, got {name!r}.")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@frozen
+class Float:
+    """A real number in ``[lower, upper]``, optionally sampled on a log scale.
+
+    Example:
+        ```python
+        from byop.pipeline import Float, Space
+
+        space = Space.from_dict({"lr": Float(1e-5, 1e-1, log=True, default=1e-3)})
+        assert space["lr"].log
+        ```
+    """
+
+    lower: float = field(converter=float)
+    upper: float = field(converter=float)
+    log: bool = field(default=False, kw_only=True)
+    default: float | None = field(default=None, kw_only=True)
+    name: str = field(default="", kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        _check_range(self, self.lower, self.upper)
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is a valid value of this hyperparameter."""
+        return _number(value) and self.lower <= value <= self.upper
+
+
+@frozen
+class Integer:
+    """An integer in ``[lower, upper]`` (both included), optionally on a log scale."""
+
+    lower: int
+    upper: int
+    log: bool = field(default=False, kw_only=True)
+    default: int | None = field(default=None, kw_only=True)
+    name: str = field(default="", kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        for bound in (self.lower, self.upper):
+            if not isinstance(bound, int) or isinstance(bound, bool):
+                raise InvalidSpaceError(
+                    f"Integer {self.name!r} needs int bounds, got {bound!r}; "
+                    "use Float for real numbers."
+                )
+        _check_range(self, self.lower, self.upper)
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is a valid value of this hyperparameter."""
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and self.lower <= value <= self.upper
+        )
+
+
+def _check_range(hp: Float | Integer, lower: float, upper: float) -> None:
+    where = f" {hp.name!r}" if hp.name else ""
+    if not (math.isfinite(lower) and math.isfinite(upper)):
+        raise InvalidSpaceError(f"Range{where} needs finite bounds, got ({lower}, {upper}).")
+    if lower >= upper:
+        raise InvalidSpaceError(
+            f"Range{where} has lower bound {lower} not below its upper bound {upper}; "
+            f"write it as ({upper}, {lower}) if that is what you meant, or use a single value "
+            "for a constant."
+        )
+    if hp.log and lower <= 0:
+        raise InvalidSpaceError(
+            f"Range{where} is on a log scale, so its lower bound must be > 0, got {lower}."
+        )
+    if hp.default is not None and not (lower <= hp.default <= upper):
+        raise InvalidSpaceError(
+            f"Default{where} {hp.default} is outside its range [{lower}, {upper}]."
+        )
+
+
+@frozen
+class Categorical:
+    """One of several choices, optionally weighted."""
+
+    choices: tuple[Any, ...] = field(converter=tuple)
+    weights: tuple[float, ...] | None = field(default=None, kw_only=True)
+    default: Any = field(default=None, kw_only=True)
+    name: str = field(default="", kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        where = f" {self.name!r}" if self.name else ""
+        if len(self.choices) == 0:
+            raise InvalidSpaceError(
+                f"Choice{where} has no choices: give at least one value in the list."
+            )
+        if len(set(map(_freeze, self.choices))) != len(self.choices):
+            raise InvalidSpaceError(f"Choice{where} lists a value twice: {list(self.choices)}.")
+        if self.weights is not None:
+            if len(self.weights) != len(self.choices):
+                raise InvalidSpaceError(
+                    f"Choice{where} has {len(self.choices)} choices but "
+                    f"{len(self.weights)} weights."
+                )
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise InvalidSpaceError(
+                    f"Choice{where} weights must be >= 0 with a positive sum, got {self.weights}."
+                )
+        if self.default is not None and not self.contains(self.default):
+            raise InvalidSpaceError(
+                f"Default{where} {self.default!r} is not one of {list(self.choices)}."
+            )
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one of the choices."""
+        return any(value == c and type(value) is type(c) for c in self.choices)
+
+    @property
+    def probabilities(self) -> tuple[float, ...]:
+        """The probability of each choice (uniform without weights)."""
+        if self.weights is None:
+            return tuple(1.0 / len(self.choices) for _ in self.choices)
+        total = float(sum(self.weights))
+        return tuple(w / total for w in self.weights)
+
+
+@frozen
+class Constant:
+    """A fixed value."""
+
+    value: Any
+    name: str = field(default="", kw_only=True)
+
+    @property
+    def default(self) -> Any:
+        """A constant's default is its value."""
+        return self.value
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is the constant."""
+        return bool(value == self.value)
+
+
+Hyperparameter: TypeAlias = Float | Integer | Categorical | Constant
+HYPERPARAMETER_TYPES = (Float, Integer, Categorical, Constant)
+
+
+@frozen
+class Condition:
+    """``child`` is active only when ``parent`` takes one of ``values``."""
+
+    child: str
+    parent: str
+    values: tuple[Any, ...] = field(converter=tuple)
+
+    def holds(self, config: Mapping[str, Any]) -> bool:
+        """Whether the condition holds in ``config`` (a missing parent never satisfies it)."""
+        if self.parent not in config:
+            return False
+        value = config[self.parent]
+        return any(value == v for v in self.values)
+
+
+def _clauses(value: Iterable[tuple[str, Any]]) -> tuple[tuple[str, Any], ...]:
+    return tuple((str(name), v) for name, v in value)
+
+
+@frozen
+class Forbidden:
+    """A combination of values that may not occur together: all ``name == value`` at once."""
+
+    clauses: tuple[tuple[str, Any], ...] = field(converter=_clauses)
+
+    def matches(self, config: Mapping[str, Any]) -> bool:
+        """Whether ``config`` has this forbidden combination."""
+        return all(name in config and config[name] == value for name, value in self.clauses)
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in for ``value``, for duplicate detection."""
+    try:
+        hash(value)
+    except TypeError:
+        if isinstance(value, Mapping):
+            return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+            return tuple(_freeze(v) for v in value)
+        return repr(value)
+    return value
+
+
+def config_key(config: Mapping[str, Any]) -> Any:
+    """A hashable key that is equal for equal configurations."""
+    try:
+        return frozenset(config.items())
+    except TypeError:
+        return frozenset((k, _freeze(v)) for k, v in config.items())
+
+
+def parse_value(name: str, value: Any) -> Hyperparameter:
+    """Read one entry of a space written as a dictionary."""
+    _check_name(name)
+    if isinstance(value, HYPERPARAMETER_TYPES):
+        return evolve(value, name=name)
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise InvalidSpaceError(
+                f"{name!r}: a range is a (low, high) tuple of two numbers, got {value!r}; "
+                "use a list for a choice between values."
+            )
+        low, high = value
+        if not (_number(low) and _number(high)):
+            raise InvalidSpaceError(
+                f"{name!r}: a range needs two numbers, got {value!r} "
+                f"({type(low).__name__}, {type(high).__name__}); use a list such as "
+                f"{list(value)!r} for a choice between values."
+            )
+        if isinstance(low, int) and isinstance(high, int):
+            return Integer(low, high, name=name)
+        return Float(low, high, name=name)
+    if isinstance(value, list):
+        if not value:
+            raise InvalidSpaceError(
+                f"{name!r}: a choice needs at least one value, got an empty list."
+            )
+        return Categorical(value, name=name)
+    if value is None or isinstance(value, str | int | float | bool):
+        return Constant(value, name=name)
+    raise InvalidSpaceError(
+        f"{name!r}: cannot make a hyperparameter from {type(value).__name__} {value!r}. "
+        "Use a (low, high) tuple for a range, a list for a choice, a single str/int/float/bool "
+        "for a constant, or Float/Integer/Categorical/Constant from byop.pipeline."
+    )
+
+
+def _hyperparameters(value: Iterable[Hyperparameter]) -> tuple[Hyperparameter, ...]:
+    return tuple(value)
+
+
+def _conditions(value: Iterable[Condition]) -> tuple[Condition, ...]:
+    return tuple(value)
+
+
+def _forbiddens(value: Iterable[Forbidden]) -> tuple[Forbidden, ...]:
+    return tuple(value)
+
+
+@frozen
+class Space:
+    """A search space: named hyperparameters, conditions and forbidden combinations.
+
+    Example:
+        ```python
+        from byop.pipeline import Space
+
+        space = Space.from_dict({"x": (-10.0, 10.0), "n": (1, 5), "kind": ["a", "b"]})
+        assert space.names == ("x", "n", "kind")
+        assert type(space["n"]).__name__ == "Integer"
+        ```
+    """
+
+    hyperparameters: tuple[Hyperparameter, ...] = field(converter=_hyperparameters)
+    conditions: tuple[Condition, ...] = field(default=(), converter=_conditions)
+    forbidden: tuple[Forbidden, ...] = field(default=(), converter=_forbiddens)
+    _index: dict[str, Hyperparameter] = field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        index: dict[str, Hyperparameter] = {}
+        for hp in self.hyperparameters:
+            if not isinstance(hp, HYPERPARAMETER_TYPES):
+                raise InvalidSpaceError(
+                    f"A Space holds Float, Integer, Categorical or Constant, got {hp!r}."
+                )
+            if not hp.name:
+                raise InvalidSpaceError(f"Hyperparameter {hp!r} has no name.")
+            if hp.name in index:
+                raise InvalidSpaceError(f"Hyperparameter {hp.name!r} appears twice.")
+            index[hp.name] = hp
+        object.__setattr__(self, "_index", index)
+        for cond in self.conditions:
+            for ref in (cond.child, cond.parent):
+                if ref not in index:
+                    raise InvalidSpaceError(
+                        f"Condition {cond!r} names {ref!r}, which is not in the space."
+                    )
+            if cond.child == cond.parent:
+                raise InvalidSpaceError(f"Condition {cond!r} makes {cond.child!r} its own parent.")
+        for forbidden in self.forbidden:
+            for ref, value in forbidden.clauses:
+                if ref not in index:
+                    raise InvalidSpaceError(
+                        f"Forbidden {forbidden!r} names {ref!r}, which is not in the space."
+                    )
+                if not index[ref].contains(value):
+                    raise InvalidSpaceError(
+                        f"Forbidden {forbidden!r}: {value!r} is not a value of {ref!r}."
+                    )
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_dict(
+        cls,
+        space: Mapping[str, Any] | Space,
+        *,
+        conditions: Sequence[Condition] = (),
+        forbidden: Sequence[Forbidden] = (),
+    ) -> Space:
+        """Read a space written as a dictionary (see the module's description).
+
+        Raises:
+            InvalidSpaceError: An entry is not a valid hyperparameter; the message says which
+                and how to write it.
+        """
+        if isinstance(space, Space):
+            return space
+        if not isinstance(space, Mapping):
+            raise InvalidSpaceError(
+                f"A space is a dict of name to range, choice or constant, "
+                f"got {type(space).__name__}."
+            )
+        return cls(
+            [parse_value(name, value) for name, value in space.items()],
+            conditions=conditions,
+            forbidden=forbidden,
+        )
+
+    def prefixed(self, prefix: str) -> Space:
+        """The same space with ``prefix:`` in front of every name."""
+        if not prefix:
+            return self
+
+        def p(name: str) -> str:
+            return f"{prefix}{SEPARATOR}{name}"
+
+        return Space(
+            [evolve(hp, name=p(hp.name)) for hp in self.hyperparameters],
+            conditions=[Condition(p(c.child), p(c.parent), c.values) for c in self.conditions],
+            forbidden=[Forbidden([(p(n), v) for n, v in f.clauses]) for f in self.forbidden],
+        )
+
+    @classmethod
+    def join(cls, *spaces: Space) -> Space:
+        """One space holding the hyperparameters of all; names must not collide."""
+        return cls(
+            [hp for s in spaces for hp in s.hyperparameters],
+            conditions=[c for s in spaces for c in s.conditions],
+            forbidden=[f for s in spaces for f in s.forbidden],
+        )
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The hyperparameters' names, in order."""
+        return tuple(self._index)
+
+    def __getitem__(self, name: str) -> Hyperparameter:
+        try:
+            return self._index[name]
+        except KeyError:
+            have = list(self._index)
+            raise KeyError(f"No hyperparameter {name!r}; the space has {have}.") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __iter__(self) -> Iterator[Hyperparameter]:
+        return iter(self.hyperparameters)
+
+    def __len__(self) -> int:
+        return len(self.hyperparameters)
+
+    def active(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """``config`` without the values whose conditions do not hold (in dependency order)."""
+        if not self.conditions:
+            return dict(config)
+        out = dict(config)
+        changed = True
+        while changed:
+            changed = False
+            for cond in self.conditions:
+                if cond.child in out and not cond.holds(out):
+                    del out[cond.child]
+                    changed = True
+        return out
+
+    def is_forbidden(self, config: Mapping[str, Any]) -> bool:
+        """Whether ``config`` has a forbidden combination."""
+        return any(f.matches(config) for f in self.forbidden)
+
+    def validate(self, config: Mapping[str, Any]) -> None:
+        """Raise `InvalidSpaceError` unless ``config`` is a valid configuration of the space."""
+        for name, value in config.items():
+            if name not in self._index:
+                raise InvalidSpaceError(f"Config has {name!r}, which is not in the space.")
+            if not self._index[name].contains(value):
+                raise InvalidSpaceError(f"Config value {name}={value!r} is out of its range.")
+        if self.is_forbidden(config):
+            raise InvalidSpaceError(f"Config {dict(config)!r} is a forbidden combination.")
+
+    def default_config(self) -> dict[str, Any]:
+        """A configuration of the defaults (the midpoint of a range or first choice without one)."""
+        config: dict[str, Any] = {}
+        for hp in self.hyperparameters:
+            config[hp.name] = _default_of(hp)
+        return self.active(config)
+
+
+def _default_of(hp: Hyperparameter) -> Any:
+    if hp.default is not None or isinstance(hp, Constant):
+        return hp.default
+    if isinstance(hp, Categorical):
+        return hp.choices[0]
+    if hp.log:
+        mid = math.exp((math.log(hp.lower) + math.log(hp.upper)) / 2)
+    else:
+        mid = (hp.lower + hp.upper) / 2
+    return round(mid) if isinstance(hp, Integer) else mid

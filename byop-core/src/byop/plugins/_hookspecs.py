@@ -1,0 +1,94 @@
+"""The hooks a byop plugin may implement.
+
+Every hook takes one argument, ``register``, a callable that records one feature under a name.
+A plugin implements only the hooks it needs. The core owns the registries and remembers which
+plugin supplied each feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pluggy
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PROJECT_NAME = "byop"
+"""The pluggy project name; also the entry-point group that plugins are discovered from."""
+
+_spec_marker = pluggy.HookspecMarker(PROJECT_NAME)
+_impl_marker = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+def hookspec(function: F) -> F:
+    """Mark a function as a byop hook specification (used by byop itself)."""
+    return _spec_marker(function)
+
+
+def hookimpl(function: F) -> F:
+    """Mark a function in a plugin module as the implementation of a byop hook.
+
+    Example:
+        ```python
+        from byop.plugins import hookimpl
+
+        @hookimpl
+        def register_optimizers(register):
+            register("hillclimb", HillClimber)
+        ```
+    """
+    return _impl_marker(function)
+
+
+Register = Callable[[str, Any], None]
+"""The ``register(name, thing)`` callable handed to every hook."""
+
+
+@hookspec
+def register_optimizers(register: Register) -> None:
+    """Register optimizers: ``register(name, factory)``.
+
+    byop creates them as ``factory(space=..., seed=..., **kwargs)``.
+    """
+
+
+@hookspec
+def register_samplers(register: Register) -> None:
+    """Register samplers: ``register(name, sampler_class)``.
+
+    The class has ``supports(space)``, ``sample(space, seed)`` and ``stream(space, seed)``.
+    """
+
+
+@hookspec
+def register_space_parsers(register: Register) -> None:
+    """Register space parsers: ``register(name, parse)``.
+
+    ``parse(space, **kwargs)`` turns byop's `Space` into another representation.
+    """
+
+
+@hookspec
+def register_backends(register: Register) -> None:
+    """Register execution back ends: ``register(name, factory)``.
+
+    ``factory(**kwargs)`` returns the executor that runs the tasks.
+    """
+
+
+HOOK_NAMES: tuple[str, ...] = (
+    "register_optimizers",
+    "register_samplers",
+    "register_space_parsers",
+    "register_backends",
+)
+"""Every hook, in the order the registries are filled."""
+
+KIND_OF_HOOK: dict[str, str] = {
+    "register_optimizers": "optimizer",
+    "register_samplers": "sampler",
+    "register_space_parsers": "space parser",
+    "register_backends": "backend",
+}
+"""The kind of feature each hook registers, for messages."""

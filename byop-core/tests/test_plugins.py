@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from importlib import metadata
+
+import pytest
+
+from byop.plugins import (
+    MissingDependencyError,
+    PluginSystem,
+    UnknownFeatureError,
+    hookimpl,
+    import_optional,
+)
+from byop.plugins import _builtin as builtin
+from byop.plugins._hookspecs import HOOK_NAMES
+
+
+def system(*plugins, environ=None, entry_points=()):
+    s = PluginSystem(builtins=[builtin], environ=environ or {}, entry_points=lambda: entry_points)
+    for name, plugin in plugins:
+        s.add(plugin, name)
+    return s
+
+
+def test_builtins_register_through_the_hooks():
+    s = system()
+    assert s.available("optimizers") == ["random_search"]
+    assert "numpy" in s.available("samplers")
+    core = s.plugins()[0]
+    assert core.name == "byop-core" and core.ok
+    assert "register_optimizers" in core.hooks
+
+
+def test_inline_plugin_registers_and_unregisters():
+    class Plugin:
+        @hookimpl
+        def register_optimizers(self, register):
+            register("mine", dict)
+
+    s = system(("mine-plugin", Plugin()))
+    assert s.get("optimizers", "mine").obj is dict
+    assert s.get("optimizers", "mine").plugin == "mine-plugin"
+    s.remove("mine-plugin")
+    with pytest.raises(UnknownFeatureError, match="No optimizer named 'mine'"):
+        s.get("optimizers", "mine")
+
+
+def test_hook_that_raises_is_recorded_and_others_still_work():
+    class Bad:
+        @hookimpl
+        def register_optimizers(self, register):
+            raise RuntimeError("oops")
+
+    s = system(("bad", Bad()))
+    info = {p.name: p for p in s.plugins()}["bad"]
+    assert "register_optimizers raised RuntimeError: oops" in info.error
+    assert "random_search" in s.available("optimizers")
+
+
+def test_duplicate_name_keeps_the_first_and_records_the_second():
+    class Dup:
+        @hookimpl
+        def register_optimizers(self, register):
+            register("random_search", object)
+
+    s = system(("dup", Dup()))
+    assert s.get("optimizers", "random_search").plugin == "byop-core"
+    dup = {p.name: p for p in s.plugins()}["dup"]
+    assert "already registered by plugin 'byop-core'" in dup.error
+
+
+def _ep(name, value):
+    return metadata.EntryPoint(name=name, value=value, group="byop")
+
+
+def test_entry_point_that_fails_to_import_is_recorded():
+    s = system(entry_points=[_ep("ghost", "module_that_is_not_there_at_all")])
+    ghost = {p.name: p for p in s.plugins()}["ghost"]
+    assert ghost.error.startswith("ModuleNotFoundError")
+    assert s.available("optimizers") == ["random_search"]
+
+
+def test_misspelt_hook_is_an_error():
+    import types
+
+    module = types.ModuleType("misspelt")
+
+    @hookimpl
+    def register_optimizer(register):  # missing "s"
+        register("x", object)
+
+    module.register_optimizer = register_optimizer
+    import sys
+
+    sys.modules["misspelt_plugin_mod"] = module
+    try:
+        s = system(entry_points=[_ep("misspelt", "misspelt_plugin_mod")])
+        info = {p.name: p for p in s.plugins()}["misspelt"]
+        assert info.error is not None and "register_optimizer" in info.error
+    finally:
+        del sys.modules["misspelt_plugin_mod"]
+
+
+def test_loading_is_lazy_and_once():
+    calls = []
+
+    def eps():
+        calls.append(1)
+        return []
+
+    s = PluginSystem(builtins=[builtin], environ={}, entry_points=eps)
+    assert calls == []
+    s.available("optimizers")
+    s.available("samplers")
+    s.plugins()
+    assert calls == [1]
+
+
+def test_every_hook_is_documented():
+    from byop.plugins import _hookspecs
+
+    for name in HOOK_NAMES:
+        doc = getattr(_hookspecs, name).__doc__
+        assert doc and "register(" in doc, name
+
+
+def test_import_optional_names_what_to_install():
+    with pytest.raises(MissingDependencyError, match=r"pip install byop\[nothing\]"):
+        import_optional("a_module_that_is_not_installed", install="byop[nothing]")

@@ -1,0 +1,34 @@
+"""Every python block of the docs runs, as written, in a fresh interpreter."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from support.docblocks import ROOT, all_blocks
+
+RUNNABLE = [b for b in all_blocks() if b.run]
+
+
+@pytest.mark.parametrize("block", RUNNABLE, ids=lambda b: b.id)
+def test_docs_block_runs(block):
+    missing = [m for m in block.requires if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"needs {missing}")
+    proc = subprocess.run(
+        [sys.executable, "-c", block.code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, f"{block.id} failed:\n{proc.stdout}\n{proc.stderr}"
+
+
+def test_illustrations_are_few():
+    # Blocks may opt out of running only as marked illustrations.
+    assert len([b for b in all_blocks() if not b.run]) <= 12
