@@ -456,3 +456,13 @@ def test_bad_arguments():
         t = Trial.Task(poly, s)
         s.on_start(lambda: t({"x": 1}))
         s.run()
+
+
+def test_wait_false_with_nothing_running_still_stops_the_back_end(make_scheduler):
+    import psutil
+
+    scheduler = make_scheduler()
+    task = Task(square, scheduler)
+    scheduler.on_start(lambda: task(2))
+    assert scheduler.run(timeout=30, wait=False) is ExitStatus.EXHAUSTED
+    assert psutil.Process().children(recursive=True) == []

@@ -95,7 +95,7 @@ class SequentialBackend:
             return []
         call = self._queue.popleft()
         call.state = CallState.RUNNING
-        _record(call, execute(call.fn, call.args, call.kwargs, call.limits))
+        _record(call, execute(call.fn, call.args, call.kwargs, call.applied_limits))
         return [call]
 
     def wakeup(self) -> None:
@@ -160,7 +160,7 @@ class ExecutorBackend:
         """Submit through the executor; the result arrives through a done-callback."""
         if isinstance(self.executor, ProcessPoolExecutor):
             self._check(call)
-        future = self.executor.submit(execute, call.fn, call.args, call.kwargs, call.limits)
+        future = self.executor.submit(execute, call.fn, call.args, call.kwargs, call.applied_limits)
         call.handle = future
         call.state = CallState.RUNNING
         with self._lock:

@@ -34,6 +34,8 @@ class Call:
         id: Unique in the process.
         task: The task called.
         args: The positional arguments.
+        limits: The task's limits: applied where the call runs (unless ``fn`` applies them
+            itself, ``wrapped`` false) and, as hard bounds, by back ends that can.
         kwargs: The keyword arguments.
         state: Where the call is (`CallState`).
         value: The result, once ``state`` is ``DONE``.
@@ -54,6 +56,7 @@ class Call:
         "task",
         "traceback",
         "value",
+        "wrapped",
     )
 
     def __init__(
@@ -63,6 +66,8 @@ class Call:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         limits: Limits | None,
+        *,
+        wrapped: bool = True,
     ) -> None:
         self.id = next(_ids)
         self.task = task
@@ -70,12 +75,18 @@ class Call:
         self.args = args
         self.kwargs = kwargs
         self.limits = limits
+        self.wrapped = wrapped
         self.state = CallState.QUEUED
         self.value: Any = None
         self.error: BaseException | None = None
         self.traceback: str | None = None
         self.handle: Any = None  # the back end's own handle (a future, a worker...)
         self.started: tuple[float, float, float] | None = None  # wall, perf, cpu at submit
+
+    @property
+    def applied_limits(self) -> Limits | None:
+        """The limits the executing side must apply around ``fn``."""
+        return self.limits if self.wrapped else None
 
     def done(self) -> bool:
         """Whether the call has ended (with a result, an exception, or cancelled)."""

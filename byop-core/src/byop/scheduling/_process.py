@@ -287,6 +287,10 @@ class ProcessBackend:
             daemon=False,
         )
         process.start()
+        # Both sides set the worker's process group, so it holds from the start, whichever
+        # runs first (the classic race of job-control shells).
+        with contextlib.suppress(OSError):
+            os.setpgid(process.pid, process.pid)
         os.close(to_worker_r)
         os.close(to_main_w)
         worker = _Worker(process, Channel(to_main_r, to_worker_w))
@@ -319,7 +323,7 @@ class ProcessBackend:
         if key is None:
             data = check_picklable(fn, describe(fn))
             key = len(self._functions)
-            self._functions[key] = (data, call.limits)
+            self._functions[key] = (data, call.applied_limits)
             self._function_keys[id(fn)] = key
         call.handle = key
         return key

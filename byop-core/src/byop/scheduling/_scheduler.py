@@ -127,6 +127,7 @@ class Scheduler:
         self._end_on_empty = True
         self._wait = True
         self._stop_requested: str | None = None
+        self._shut_down = False
         self._wake = threading.Event()
         self._adhoc: dict[int, Task[..., Any]] = {}
         self.refused = 0
@@ -281,6 +282,7 @@ class Scheduler:
         self._end_on_empty = end_on_empty
         self._wait = wait
         self._stop_requested = None
+        self._shut_down = False
         self._wake.clear()
         self.stop_reason = None
         self.status = None
@@ -352,6 +354,7 @@ class Scheduler:
         self.on_finishing.emit()
 
     def _cancel_all(self) -> None:
+        self._shut_down = True
         for call in self.backend.shutdown(cancel=True):
             if self._inflight.pop(call.id, None) is not None:
                 call.task._finished(call)
@@ -364,7 +367,7 @@ class Scheduler:
             call.task._finished(call)
 
     def _end(self) -> ExitStatus:
-        if self._wait:
+        if not self._shut_down:
             self.backend.shutdown(cancel=False)
         status = self.status or ExitStatus.EXHAUSTED
         self._phase = _Phase.IDLE

@@ -134,8 +134,9 @@ class Task(Generic[P, R]):
         """What runs in the worker (a `TrialTask` wraps the objective)."""
         return self.fn
 
-    def _remote_limits(self) -> Limits | None:
-        return self.limits
+    _wraps_limits = True
+    """Whether the executing side applies the limits around `_remote` (a `TrialTask` does it
+    inside its runner, to turn a breach into a report)."""
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Call | None:
         """Submit a call; see the class description for when it is not submitted."""
@@ -155,7 +156,7 @@ class Task(Generic[P, R]):
                 + "Call tasks from a scheduler's callbacks (for example in "
                 "@scheduler.on_start), or pass the scheduler: Task(fn, scheduler)."
             )
-        call = Call(self, self._remote(), args, kwargs, self._remote_limits())
+        call = Call(self, self._remote(), args, kwargs, self.limits, wrapped=self._wraps_limits)
         if self.call_limit is not None and self.n_calls >= self.call_limit:
             call.state = CallState.REFUSED
             self.on_call_limit.emit(call)

@@ -207,8 +207,7 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
     def _remote(self) -> Callable[..., Any]:
         return self._runner
 
-    def _remote_limits(self) -> Limits | None:
-        return None  # the runner enforces them, to turn a breach into a report
+    _wraps_limits = False  # the runner enforces them, to turn a breach into a report
 
     def __call__(self, trial: Trial[Any]) -> Call | None:
         """Submit ``trial``; returns its `Call`, or ``None`` when it is not submitted."""
