@@ -3,7 +3,8 @@
 `History` collects reports (best trial, best-so-far trace, filters, a pandas DataFrame). A run
 store (`RunStore`, read with `read_store`) is an append-only file of JSON lines that the run's
 main process writes as each trial starts and reports, so a run that dies can be resumed.
-`Progress` shows a run's progress on a terminal, and `summary` sums a history up.
+`Progress` shows a run's progress on a terminal, `summary` sums a history up, and
+`plot_trace` plots its best-so-far trace (matplotlib, ``pip install byop[plot]``).
 
 Example:
     ```python
@@ -34,6 +35,8 @@ from byop.history._errors import (
     StoreVersionError,
 )
 from byop.history._history import CONFIG_PREFIX, RESULTS_PREFIX, History, TracePoint
+from byop.history._plot import plot_trace
+from byop.history._progress import Progress, ProgressMode
 from byop.history._store import (
     STORE_FORMAT,
     STORE_VERSION,
@@ -46,6 +49,7 @@ from byop.history._store import (
     read_store,
     repair_store,
 )
+from byop.history._summary import format_duration, summary
 
 __all__ = [
     "CONFIG_PREFIX",
@@ -58,6 +62,8 @@ __all__ = [
     "History",
     "NoBestTrialError",
     "NotAStoreError",
+    "Progress",
+    "ProgressMode",
     "RunHeader",
     "RunStore",
     "Session",
@@ -69,6 +75,9 @@ __all__ = [
     "StoredRun",
     "TracePoint",
     "describe",
+    "format_duration",
+    "plot_trace",
     "read_store",
     "repair_store",
+    "summary",
 ]
