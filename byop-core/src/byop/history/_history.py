@@ -348,12 +348,12 @@ class History:
         pandas = import_optional("pandas", install="byop[pandas]", feature="History.df()")
         rows = self.records()
         if not rows:
-            return pandas.DataFrame(columns=_EMPTY_COLUMNS)
+            return pandas.DataFrame(columns=EMPTY_COLUMNS)
         frame: pd.DataFrame = pandas.DataFrame.from_records(rows, columns=list(rows[0]))
         return frame
 
 
-_EMPTY_COLUMNS = [
+EMPTY_COLUMNS = [
     "name",
     "status",
     "seed",
