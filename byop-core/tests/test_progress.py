@@ -152,3 +152,11 @@ def test_summary_without_a_best():
 )
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_summary_names_exceptions_short():
+    from byop.optimization import ForeignException
+
+    trial = Trial(name="t", config={})
+    report = trial.crashed(ForeignException("mylib.errors.BoomError", "boom"))
+    assert re.search(r"crashed +1   BoomError x1\n", summary(History([report])))

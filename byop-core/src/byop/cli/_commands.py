@@ -148,7 +148,13 @@ def runs_show(args: argparse.Namespace) -> int:
     if run.in_flight:
         names = ", ".join(t.name for t in run.in_flight[:5])
         more = ", ..." if len(run.in_flight) > 5 else ""
-        info.append(["in flight", f"{len(run.in_flight)} started, never reported: {names}{more}"])
+        info.append(
+            [
+                "unfinished",
+                f"{len(run.in_flight)} started, never reported: {names}{more} "
+                "(resuming runs them again)",
+            ]
+        )
     out = sys.stdout
     out.write(f"run {args.store}\n")
     _table([["  " + k, v] for k, v in info], out)

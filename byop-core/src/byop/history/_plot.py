@@ -26,7 +26,7 @@ def plot_trace(
 
     Each panel shows every successful trial's value as a dot, the best so far as a step line,
     and failed and crashed trials as marks along the bottom. The y axis is logarithmic when the
-    values are positive and span more than two orders of magnitude.
+    values are positive and span more than an order of magnitude.
 
     Needs matplotlib: ``pip install byop[plot]``.
 
@@ -46,13 +46,14 @@ def plot_trace(
 
     import_optional("matplotlib", install=PLOT_EXTRA, feature="Plotting a run")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     chosen = history.metric(metric)
     trace = history.trace(chosen)
     figure = Figure(figsize=(11, 4.2), layout="constrained")
     axes = figure.subplots(1, 2, sharey=True)
     values = [p.value for p in trace if p.value is not None]
-    log = bool(values) and min(values) > 0 and max(values) / min(values) > 100
+    log = bool(values) and min(values) > 0 and max(values) / min(values) > 10
     panels: list[tuple[Any, str, list[float]]] = [
         (axes[0], "trials finished", [float(p.number) for p in trace]),
         (axes[1], "elapsed time (s)", [p.elapsed for p in trace]),
@@ -97,6 +98,9 @@ def plot_trace(
         ax.grid(alpha=0.3)
         if log:
             ax.set_yscale("log")
+            plain = FuncFormatter(lambda value, _: f"{value:g}")  # 20, not 2 x 10^1
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
     direction = "lower" if chosen.minimize else "higher"
     axes[0].set_ylabel(f"{chosen.name} ({direction} is better)")
     if trace:

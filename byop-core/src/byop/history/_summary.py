@@ -44,8 +44,10 @@ def format_value(value: Any) -> str:
 
 
 def _exception_counts(reports: Iterable[Report[Any]]) -> str:
-    counts = Counter(
-        key[0] for key in (exception_key(r.exception) for r in reports) if key is not None
+    counts = Counter(  # short names: "WallTimeLimitExceeded", not its module's path
+        key[0].rsplit(".", 1)[-1]
+        for key in (exception_key(r.exception) for r in reports)
+        if key is not None
     )
     return ", ".join(f"{name} x{n}" for name, n in counts.most_common(3)) + (
         ", ..." if len(counts) > 3 else ""
