@@ -160,3 +160,21 @@ def test_summary_names_exceptions_short():
     trial = Trial(name="t", config={})
     report = trial.crashed(ForeignException("mylib.errors.BoomError", "boom"))
     assert re.search(r"crashed +1   BoomError x1\n", summary(History([report])))
+
+
+def test_a_fork_never_catches_the_bar_mid_write():
+    import os
+
+    term = Terminal()
+    progress = Progress(total=1, stream=term, mode="bar", refresh=0.001)
+    progress.start()
+    with term.wrote:
+        assert term.wrote.wait_for(lambda: term.writes >= 3, timeout=5)
+    for _ in range(20):
+        pid = os.fork()
+        if pid == 0:  # the child: the bar's lock is free, and the bar is closed
+            ok = progress._lock.acquire(timeout=1) and progress._closed
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    progress.close(show_summary=False)

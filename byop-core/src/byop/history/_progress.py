@@ -7,6 +7,7 @@ import shutil
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Literal, TextIO
@@ -44,6 +45,37 @@ def resolve_mode(mode: ProgressMode | bool | None, stream: TextIO) -> _Resolved:
         terminal = callable(is_tty) and bool(is_tty()) and os.environ.get("TERM") != "dumb"
         return "bar" if terminal else "lines"
     return mode
+
+
+# A bar redraws from its own thread. Worker processes are forked while it runs, so a fork must
+# never catch that thread halfway through a write (the child would inherit a held lock of the
+# stream): each live bar's lock is taken around every fork.
+_live: weakref.WeakSet[Progress] = weakref.WeakSet()
+
+
+def _before_fork() -> None:
+    for progress in list(_live):
+        progress._lock.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for progress in list(_live):
+        progress._lock.release()
+
+
+def _after_fork_in_child() -> None:
+    for progress in list(_live):
+        progress._closed = True  # the child never draws the parent's bar
+        progress._lock.release()
+    _live.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
 
 
 class Progress:
@@ -130,6 +162,7 @@ class Progress:
                 self._ticker = threading.Thread(
                     target=self._tick, name="byop-progress", daemon=True
                 )
+                _live.add(self)
                 self._ticker.start()
 
     def update(self, report: Report[Any]) -> None:
@@ -163,6 +196,7 @@ class Progress:
             self._stop.set()
         if self._ticker is not None:
             self._ticker.join(timeout=2.0)
+            _live.discard(self)
         with self._lock:
             if self.mode == "bar" and self._started is not None:
                 self._draw()

@@ -4,9 +4,10 @@ Why JSON lines and not SQLite: the store has exactly one writer (the run's main 
 needs no locking between writers, and appending a line is the whole write path. That avoids
 SQLite's file locks, which misbehave on the network file systems that clusters share, and
 leaves a file that ``grep``, ``tail -f`` and ``jq`` can read while the run goes on. Each record
-is written with one ``write`` call and, by default, made durable with ``fdatasync`` before the
-run goes on, so a run killed at any moment (even by a power cut) leaves every record that was
-acknowledged, plus at most one torn last line, which reading drops.
+is written with one ``write`` call, so a process killed at any moment leaves every record it
+wrote, plus at most one torn last line, which reading drops. By default each report is also
+made durable with ``fdatasync`` before the run goes on (``started`` records ride along with the
+next report's sync), so that a power cut loses no report either.
 
 The records, in order:
 
@@ -623,8 +624,15 @@ class RunStore:
 
     # ------------------------------------------------------------------ records
     def started(self, trial: Trial[Any]) -> None:
-        """Record that ``trial`` is about to be submitted."""
-        self._write({"kind": "started", "at": time.time(), "trial": unstructure(trial)})
+        """Record that ``trial`` was submitted.
+
+        Written at once but not synced on its own: the next synced record (the next report)
+        makes it durable too. A killed process loses nothing written; a power cut can lose the
+        ``started`` records after the last report, and then those trials are not re-run, which
+        is as if they had never been asked.
+        """
+        record = {"kind": "started", "at": time.time(), "trial": unstructure(trial)}
+        self._write(record, sync=False)
 
     def reported(self, report: Report[Any]) -> None:
         """Record a trial's report."""
@@ -634,7 +642,7 @@ class RunStore:
         """Record that this session ended normally, and why (e.g. ``"exhausted"``)."""
         self._write({"kind": "end", "at": time.time(), "status": str(status)})
 
-    def _write(self, record: Mapping[str, Any]) -> None:
+    def _write(self, record: Mapping[str, Any], *, sync: bool | None = None) -> None:
         fd = self._fd
         if fd is None:
             raise StoreError(self.path, f"The run store {self.path} is closed; reopen it.")
@@ -644,7 +652,7 @@ class RunStore:
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            if self.sync:
+            if self.sync if sync is None else sync:
                 _sync(fd)
         except OSError as e:
             raise StoreError(
