@@ -171,6 +171,36 @@ def test_an_optimizer_without_restore_cannot_resume(tmp_path):
     assert path.read_bytes() == before
 
 
+def test_a_space_that_reprs_with_an_address_still_resumes(tmp_path):
+    class Opaque:
+        def __repr__(self):
+            return f"<Opaque at {hex(id(self))}>"
+
+    def sampler(space, seed):
+        return {"x": float(seed % 7)}
+
+    def space():
+        return {"x": (0.0, 1.0), "note": Opaque()}
+
+    path = tmp_path / "run.jsonl"
+    run(max_trials=2, store=path, space=space(), sampler=sampler, duplicates=True)
+    assert len(run(max_trials=3, store=path, space=space(), sampler=sampler, duplicates=True)) == 3
+
+
+def test_a_store_being_written_is_refused(tmp_path):
+    from byop.history import StoreLockedError
+
+    path = tmp_path / "run.jsonl"
+    run(max_trials=2, store=path)
+    writer, _ = RunStore.reopen(path)
+    try:
+        with pytest.raises(StoreLockedError, match="another process"):
+            run(max_trials=4, store=path)
+    finally:
+        writer.close()
+    assert len(run(max_trials=4, store=path)) == 4
+
+
 def test_a_bad_backend_touches_no_file(tmp_path):
     path = tmp_path / "run.jsonl"
     with pytest.raises(UnknownBackendError, match="No back end named 'nope'"):

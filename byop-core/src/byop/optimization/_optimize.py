@@ -257,6 +257,7 @@ class _Run:
     def _check(self, stored: StoredRun) -> None:
         """Refuse to resume a run with settings the store differs in."""
         import json
+        import re
 
         from byop.history import StoreMismatchError, describe
 
@@ -271,7 +272,9 @@ class _Run:
             differences.append(f"seed: stored {header.seed}, given {self.seed}")
 
         def canonical(value: Any) -> str:
-            return json.dumps(value, sort_keys=True, default=repr)
+            # Without memory addresses: a repr that holds one differs in every process.
+            text = json.dumps(value, sort_keys=True, default=repr)
+            return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
 
         if canonical(header.space) != canonical(json.loads(canonical(describe(self.space)))):
             differences.append("space: the given space differs from the stored one")
