@@ -80,6 +80,20 @@ def test_restore_skips_seen_and_continues_numbering():
     assert tuple(sorted(nxt.config.items())) not in seen
 
 
+@pytest.mark.parametrize("duplicates", [False, True])
+def test_restore_of_many_reports_goes_on_where_the_earlier_run_stopped(duplicates):
+    # More restored reports than max_sample_attempts: the replayed draws are passed over,
+    # and the resumed search asks what the uninterrupted one would have asked.
+    uninterrupted = RandomSearch(space=space(), seed=9, duplicates=duplicates)
+    trials = [uninterrupted.ask() for _ in range(130)]
+    reports = [t.success(cost=0.0) for t in trials[:100]]
+    resumed = RandomSearch(space=space(), seed=9, duplicates=duplicates, max_sample_attempts=5)
+    resumed.restore(reversed(reports))  # in any order
+    asked = [resumed.ask() for _ in range(30)]
+    assert [t.name for t in asked] == [t.name for t in trials[100:]]
+    assert [t.config for t in asked] == [t.config for t in trials[100:]]
+
+
 def test_create_by_name_and_unknown_name():
     rs = create_optimizer("random_search", space=space(), seed=2)
     assert isinstance(rs, RandomSearch)

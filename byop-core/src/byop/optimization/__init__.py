@@ -2,7 +2,8 @@
 
 An `Optimizer` is asked for a `Trial`, the trial is run, and the optimizer is told the
 `Trial.Report`. `RandomSearch` is built in; SMAC, Optuna and others arrive as plugins and are
-created by name with `create_optimizer`.
+created by name with `create_optimizer`. `optimize` does it all in one call: parallel trials
+under a budget and limits, a progress display, and a stored run that can be resumed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from byop.optimization._errors import (
     UnknownTrialError,
 )
 from byop.optimization._exceptions import ForeignException
+from byop.optimization._optimize import NoBudgetError, ResumeNotSupportedError, optimize
 from byop.optimization._optimizer import Metric, Optimizer, SupportsRestore, as_metrics
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
 from byop.optimization._time import TimeInterval, TimeKind
@@ -37,12 +39,14 @@ __all__ = [
     "ForeignException",
     "InvalidReportError",
     "Metric",
+    "NoBudgetError",
     "NoReportError",
     "Optimizer",
     "RSTrialInfo",
     "RandomSearch",
     "Report",
     "ReportStatus",
+    "ResumeNotSupportedError",
     "SuccessReport",
     "SupportsRestore",
     "TimeInterval",
@@ -54,4 +58,5 @@ __all__ = [
     "as_metrics",
     "available_optimizers",
     "create_optimizer",
+    "optimize",
 ]

@@ -87,6 +87,9 @@ class RandomSearch:
         self._pending: dict[str, Trial[RSTrialInfo]] = {}
         self._told: set[str] = set()
         self._next = 0
+        # Configurations of restored reports, with how often each is still to be drawn again:
+        # the restarted stream replays them first, and a replay is not a failed attempt.
+        self._replays: dict[Any, int] = {}
 
     def ask(self) -> Trial[RSTrialInfo]:
         """A new trial with a configuration drawn at random.
@@ -99,6 +102,9 @@ class RandomSearch:
             self._stream = self.sampler.stream(self.space, self.seed)
         stream = self._stream
         config = next(stream)
+        replays = self._replays
+        if replays:
+            config = self._skip_replays(stream, config)
         attempts = 1
         if not self.duplicates:
             key = config_key(config)
@@ -122,6 +128,21 @@ class RandomSearch:
         self._pending[name] = trial
         return trial
 
+    def _skip_replays(
+        self, stream: Iterator[dict[str, Any]], config: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Draw past configurations that restored reports already had (each once)."""
+        replays = self._replays
+        key = config_key(config)
+        while (left := replays.get(key, 0)) > 0:
+            if left == 1:
+                del replays[key]
+            else:
+                replays[key] = left - 1
+            config = next(stream)
+            key = config_key(config)
+        return config
+
     def tell(self, report: Report[RSTrialInfo]) -> None:
         """Take the report of a trial this optimizer asked for.
 
@@ -143,11 +164,17 @@ class RandomSearch:
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Take reports of an earlier run: their configurations count as seen.
 
-        New trials are numbered after the restored ones, so names stay unique.
+        New trials are numbered after the restored ones, so names stay unique. With the same
+        seed, the sampler draws the earlier run's configurations again first: those draws are
+        passed over (they are not counted as attempts), so asking goes on where the earlier
+        run stopped, however many reports were restored.
         """
         for report in reports:
             trial = report.trial
-            self._seen.add(config_key(trial.config))
+            key = config_key(trial.config)
+            if trial.name not in self._told:
+                self._replays[key] = self._replays.get(key, 0) + 1
+            self._seen.add(key)
             self._told.add(trial.name)
             number = _rs_number(trial)
             if number is not None:

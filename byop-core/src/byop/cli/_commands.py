@@ -1,0 +1,238 @@
+"""The commands of ``byop``; each imports only what it needs, when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from byop.cli._main import CommandError
+
+if TYPE_CHECKING:
+    from byop.history import StoredRun
+    from byop.optimization import Metric
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """Turn the errors a command expects into a `CommandError` with their message."""
+    from byop.history import StoreError
+    from byop.plugins import MissingDependencyError
+
+    try:
+        yield
+    except (StoreError, MissingDependencyError, FileNotFoundError) as e:
+        raise CommandError(str(e)) from e
+    except OSError as e:
+        raise CommandError(f"{e.strerror or e}: {e.filename or ''}".rstrip(": ")) from e
+
+
+def _warn(message: str) -> None:
+    print(f"byop: warning: {message}", file=sys.stderr)
+
+
+def _table(rows: list[list[str]], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+# ---------------------------------------------------------------------- byop --version
+def version() -> int:
+    """Print byop-core's version."""
+    from importlib import metadata
+
+    try:
+        found = metadata.version("byop-core")
+    except metadata.PackageNotFoundError:
+        found = "unknown"
+    print(f"byop {found}")
+    return 0
+
+
+# ---------------------------------------------------------------------- byop plugins
+def plugins(*, show_traceback: bool = False, check: bool = False) -> int:
+    """List every plugin, with its distribution, version, hooks and error."""
+    from byop.plugins import STRICT_ENV, PluginSystem
+    from byop.plugins import _builtin as builtin
+
+    # Listing is a diagnosis: it shows broken plugins instead of stopping at them.
+    environ = {k: v for k, v in os.environ.items() if k != STRICT_ENV}
+    infos = PluginSystem(builtins=[builtin], environ=environ).plugins()
+    rows = [["PLUGIN", "DISTRIBUTION", "VERSION", "HOOKS"]]
+    notes: dict[int, list[str]] = {}
+    for info in infos:
+        hooks = ", ".join(info.hooks) or "-"
+        if info.blocked:
+            hooks = "(blocked by BYOP_BLOCK_PLUGINS)"
+        rows.append([info.name, info.distribution or "-", info.version or "-", hooks])
+        if info.error is not None:
+            lines = [f"  error: {info.error}"]
+            if show_traceback and info.traceback:
+                lines += ["    " + line for line in info.traceback.rstrip().splitlines()]
+            notes[len(rows) - 1] = lines
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    out = sys.stdout
+    for index, row in enumerate(rows):
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+        for line in notes.get(index, []):
+            out.write(line + "\n")
+    failed = [i for i in infos if i.error is not None]
+    if failed:
+        names = ", ".join(i.name for i in failed)
+        out.write(
+            f"\n{len(failed)} plugin(s) failed to load: {names}. Fix or uninstall them, or "
+            "block them with BYOP_BLOCK_PLUGINS=name.\n"
+        )
+    return 1 if check and failed else 0
+
+
+# ---------------------------------------------------------------------- byop runs ...
+def _read(args: argparse.Namespace) -> StoredRun:
+    from byop.history import read_store
+
+    with _errors():
+        run = read_store(args.store, recover=getattr(args, "recover", False))
+    for problem in run.problems:
+        _warn(f"{args.store}: {problem}")
+    return run
+
+
+def _metric(args: argparse.Namespace, run: StoredRun) -> Metric | None:
+    from byop.optimization import Metric
+
+    if args.metric is None:
+        if args.maximize:
+            first = run.header.metrics[0]
+            return Metric(first.name, minimize=False)
+        return None
+    return Metric(args.metric, minimize=not args.maximize)
+
+
+def runs_show(args: argparse.Namespace) -> int:
+    """Print a stored run's metadata and its summary table."""
+    import datetime
+
+    from byop.history import format_duration, summary
+
+    run = _read(args)
+    header = run.header
+    seed = f" (seed {header.seed})" if header.seed is not None else ""
+    budget = []
+    if header.budget.max_trials is not None:
+        budget.append(f"{header.budget.max_trials} trials")
+    if header.budget.timeout is not None:
+        budget.append(format_duration(header.budget.timeout))
+    created = datetime.datetime.fromtimestamp(header.created).isoformat(sep=" ", timespec="seconds")
+    if run.finished:
+        last = f"ended: {run.sessions[-1].exit_status}"
+    else:
+        last = "did not end normally (killed, crashed, or still running)"
+    metrics = ", ".join(f"{m.name} ({'min' if m.minimize else 'max'})" for m in header.metrics)
+    info: list[list[str]] = [
+        ["optimizer", f"{header.optimizer}{seed}"],
+        ["objective", header.objective or "-"],
+        ["metrics", metrics],
+        ["budget", " or ".join(budget) or "none"],
+        ["created", f"{created} by byop {header.byop_version or '?'}"],
+        ["sessions", f"{len(run.sessions)}, the last {last}"],
+        ["time used", format_duration(run.time_used)],
+    ]
+    if run.in_flight:
+        names = ", ".join(t.name for t in run.in_flight[:5])
+        more = ", ..." if len(run.in_flight) > 5 else ""
+        info.append(
+            [
+                "unfinished",
+                f"{len(run.in_flight)} started, never reported: {names}{more} "
+                "(resuming runs them again)",
+            ]
+        )
+    out = sys.stdout
+    out.write(f"run {args.store}\n")
+    _table([["  " + k, v] for k, v in info], out)
+    history = run.history
+    with _errors():
+        text = summary(history, metric=_metric(args, run))
+    out.write(text + "\n")
+    return 0
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value)
+    return value
+
+
+def runs_export(args: argparse.Namespace) -> int:
+    """Write a stored run's trials as CSV."""
+    from byop.history._history import EMPTY_COLUMNS
+
+    run = _read(args)
+    rows = run.history.records()
+    columns = list(rows[0]) if rows else list(EMPTY_COLUMNS)
+    with _errors(), _output(args.csv) as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row[c]) for c in columns])
+    if args.csv != "-":
+        print(f"wrote {len(rows)} trials to {args.csv}", file=sys.stderr)
+    return 0
+
+
+@contextlib.contextmanager
+def _output(target: str) -> Iterator[TextIO]:
+    if target == "-":
+        yield sys.stdout
+        return
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        yield out
+
+
+def runs_plot(args: argparse.Namespace) -> int:
+    """Plot a stored run's best-so-far trace to an image."""
+    from byop.history import plot_trace
+
+    run = _read(args)
+    output = Path(args.output)
+    with _errors():
+        output.parent.mkdir(parents=True, exist_ok=True)
+        plot_trace(
+            run.history,
+            output,
+            metric=_metric(args, run),
+            title=f"{run.header.optimizer}: {Path(args.store).name}",
+        )
+    print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def runs_repair(args: argparse.Namespace) -> int:
+    """Rewrite a damaged store with its intact records."""
+    from byop.history import read_store, repair_store
+
+    with _errors():
+        before = read_store(args.store, recover=True)
+        if not before.problems:
+            print(f"{args.store} has no damage; left as it is.")
+            return 0
+        for problem in before.problems:
+            print(f"  {problem}")
+        repaired = repair_store(args.store)
+    print(
+        f"repaired {args.store}: {len(repaired.reports)} reports and {len(repaired.started)} "
+        f"started trials kept; the original is {args.store}.bak"
+    )
+    return 0

@@ -1,0 +1,295 @@
+"""`optimize()`: the one-call path, its store and resuming."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from support import history_objectives as objectives
+
+from byop.history import (
+    RunHeader,
+    RunStore,
+    StoreMismatchError,
+    describe,
+    read_store,
+)
+from byop.optimization import (
+    Metric,
+    NoBudgetError,
+    RandomSearch,
+    ResumeNotSupportedError,
+    optimize,
+)
+from byop.pipeline import searchable
+from byop.scheduling import UnknownBackendError, WallTimeLimitExceeded
+
+SPACE = searchable("s", space={"x": (-5.0, 5.0)}).space()
+
+
+def run(**kwargs):
+    kwargs.setdefault("seed", 0)
+    kwargs.setdefault("backend", "threads")
+    kwargs.setdefault("n_workers", 2)
+    kwargs.setdefault("progress", "off")
+    objective = kwargs.pop("objective", objectives.quadratic)
+    space = kwargs.pop("space", SPACE)
+    return optimize(objective, space, **kwargs)
+
+
+def test_a_budget_is_required():
+    with pytest.raises(NoBudgetError, match=r"needs a budget.*max_trials=.*timeout="):
+        optimize(objectives.quadratic, SPACE)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"max_trials": 0}, "max_trials must be a positive int"),
+        ({"max_trials": 2.5}, "max_trials must be a positive int"),
+        ({"timeout": -1}, "timeout must be a positive number"),
+        ({"max_trials": 3, "n_workers": 0}, "n_workers must be a positive int"),
+        ({"max_trials": 3, "progress": "loud"}, "progress must be one of"),
+    ],
+)
+def test_bad_arguments_are_clear(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        optimize(objectives.quadratic, SPACE, **kwargs)
+
+
+def test_runs_the_budget_and_returns_the_history(capsys):
+    history = run(max_trials=20)
+    assert len(history) == 20 and len(set(history.names())) == 20
+    assert history.counts()["success"] == 20
+    assert history.best()["cost"] == min(r["cost"] for r in history)
+    assert capsys.readouterr() == ("", "")  # progress="off"
+
+
+def test_same_seed_same_configurations():
+    first = run(max_trials=8, backend="sequential")
+    second = run(max_trials=8, backend="sequential")
+    assert [r.trial.config for r in first] == [r.trial.config for r in second]
+
+
+def test_processes_with_limits_failures_and_crashes_are_reported_and_stored(tmp_path):
+    space = searchable("s", space={"x": (-4.0, 4.0)}).space()
+    path = tmp_path / "runs" / "mixed.jsonl"
+    history = optimize(
+        objectives.mixed,
+        space,
+        seed=1,  # draws one x in (2.5, 3]: a trial that breaks the wall-time limit
+        n_workers=2,
+        backend="processes",
+        max_trials=40,
+        wall_time_limit=0.5,
+        store=path,
+        progress="off",
+    )
+    assert len(history) == 40
+    statuses = {r.trial.name: r.status.value for r in history}
+    for report in history:
+        x = report.trial.config["x"]
+        if x > 3:
+            assert report.status == "crashed" and "crashed at" in str(report.exception)
+        elif x < -3:
+            assert report.status == "fail" and isinstance(report.exception, ValueError)
+        elif x > 2.5:
+            assert report.status == "fail"
+            assert isinstance(report.exception, WallTimeLimitExceeded)
+        else:
+            assert report.status == "success"
+    assert set(statuses.values()) == {"success", "fail", "crashed"}
+    assert any(isinstance(r.exception, WallTimeLimitExceeded) for r in history)
+    stored = read_store(path)
+    assert stored.reports == history.reports  # the store holds exactly what was returned
+    assert stored.in_flight == [] and stored.sessions[-1].exit_status == "exhausted"
+
+
+def test_the_store_header_describes_the_run(tmp_path):
+    path = tmp_path / "run.jsonl"
+    run(max_trials=4, store=path, seed=11, memory_limit="1GB")
+    header = read_store(path).header
+    assert header.optimizer == "random_search" and header.seed == 11
+    assert header.space == describe(SPACE)
+    assert header.budget.max_trials == 4 and header.budget.timeout is None
+    assert header.objective == "support.history_objectives.quadratic"
+    assert header.extra["n_workers"] == 2 and header.extra["memory_limit"] == "1GB"
+
+
+def test_resuming_with_a_larger_budget_continues_the_run(tmp_path):
+    path = tmp_path / "run.jsonl"
+    first = run(max_trials=5, store=path)
+    more = run(max_trials=12, store=path, seed=None)  # the stored seed is kept
+    assert more.names()[:5] == first.names()
+    assert more.reports[:5] == first.reports
+    assert sorted(more.names()) == sorted(f"rs-{i}" for i in range(12))
+    stored = read_store(path)
+    assert [s.exit_status for s in stored.sessions] == ["exhausted", "exhausted"]
+    assert stored.sessions[1].budget.max_trials == 12
+    # Resuming a run whose budget is spent runs nothing.
+    again = run(max_trials=12, store=path)
+    assert again.names() == more.names()
+    assert len(read_store(path).sessions) == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"seed": 99}, "seed: stored 0, given 99"),
+        ({"space": searchable("s", space={"x": (-5.0, 6.0)}).space()}, "space"),
+        ({"space": searchable("s", space={"x": (-5, 5)}).space()}, "space"),
+        ({"metrics": [Metric("cost", minimize=False)]}, "metrics"),
+        ({"optimizer": "hillclimb"}, "optimizer: stored 'random_search'"),
+    ],
+)
+def test_resuming_with_other_settings_is_refused_and_changes_nothing(tmp_path, change, match):
+    path = tmp_path / "run.jsonl"
+    run(max_trials=3, store=path)
+    before = path.read_bytes()
+    with pytest.raises(StoreMismatchError, match=match) as caught:
+        run(max_trials=6, store=path, **change)
+    assert "new store path" in str(caught.value)
+    assert path.read_bytes() == before
+
+
+def test_an_optimizer_without_restore_cannot_resume(tmp_path):
+    class Plain:
+        def __init__(self):
+            self.inner = RandomSearch(space=SPACE, seed=0)
+
+        def ask(self):
+            return self.inner.ask()
+
+        def tell(self, report):
+            self.inner.tell(report)
+
+    path = tmp_path / "run.jsonl"
+    assert len(run(max_trials=3, store=path, optimizer=Plain())) == 3
+    before = path.read_bytes()
+    with pytest.raises(ResumeNotSupportedError, match="has no restore"):
+        run(max_trials=6, store=path, optimizer=Plain())
+    assert path.read_bytes() == before
+
+
+def test_a_space_that_reprs_with_an_address_still_resumes(tmp_path):
+    class Opaque:
+        def __repr__(self):
+            return f"<Opaque at {hex(id(self))}>"
+
+    def sampler(space, seed):
+        return {"x": float(seed % 7)}
+
+    def space():
+        return {"x": (0.0, 1.0), "note": Opaque()}
+
+    path = tmp_path / "run.jsonl"
+    run(max_trials=2, store=path, space=space(), sampler=sampler, duplicates=True)
+    assert len(run(max_trials=3, store=path, space=space(), sampler=sampler, duplicates=True)) == 3
+
+
+def test_a_store_being_written_is_refused(tmp_path):
+    from byop.history import StoreLockedError
+
+    path = tmp_path / "run.jsonl"
+    run(max_trials=2, store=path)
+    writer, _ = RunStore.reopen(path)
+    try:
+        with pytest.raises(StoreLockedError, match="another process"):
+            run(max_trials=4, store=path)
+    finally:
+        writer.close()
+    assert len(run(max_trials=4, store=path)) == 4
+
+
+def test_a_bad_backend_touches_no_file(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with pytest.raises(UnknownBackendError, match="No back end named 'nope'"):
+        run(max_trials=3, store=path, backend="nope")
+    assert not path.exists()
+
+
+def test_trials_in_flight_in_the_store_run_again_first(tmp_path):
+    path = tmp_path / "run.jsonl"
+    rs = RandomSearch(space=SPACE, seed=0)
+    header = RunHeader(optimizer="random_search", seed=0, space=describe(SPACE))
+    with RunStore.create(path, header) as store:
+        trials = [rs.ask() for _ in range(5)]
+        for trial in trials:
+            store.started(trial)
+        for trial in trials[:3]:
+            store.reported(objectives.quadratic(trial))
+    history = run(max_trials=8, store=path)
+    assert len(history) == 8
+    names = history.names()
+    assert names[:3] == ["rs-0", "rs-1", "rs-2"]
+    assert set(names[3:5]) == {"rs-3", "rs-4"}  # the re-runs, before anything new
+    assert history["rs-3"].trial.config == trials[3].config
+    assert sorted(names[5:]) == ["rs-5", "rs-6", "rs-7"]
+    stored = read_store(path)
+    assert stored.in_flight == [] and len(stored.reports) == 8
+
+
+def test_a_timeout_ends_the_run_and_resuming_reruns_what_it_cut_off(tmp_path):
+    path = tmp_path / "run.jsonl"
+    started = time.monotonic()
+    history = run(objective=objectives.slow, timeout=0.6, store=path, backend="processes")
+    assert time.monotonic() - started < 0.6 + 5.0  # the timeout, plus a bounded grace
+    stored = read_store(path)
+    assert stored.sessions[0].exit_status == "timeout"
+    assert stored.reports == history.reports and len(history) >= 1
+    cut = stored.in_flight
+    assert cut, "two workers were busy when the time ran out"
+    assert not ({t.name for t in cut} & set(history.names()))
+    # The time budget counts every session: with it spent, a resume runs nothing more...
+    same = run(objective=objectives.slow, timeout=0.6, store=path, backend="processes")
+    assert same.names() == history.names()
+    # ...and with more time, the trials cut off run first.
+    more = run(objective=objectives.slow, timeout=30, max_trials=len(history) + 4, store=path)
+    assert {t.name for t in cut} <= set(more.names()[len(history) :])
+    assert len(more) == len(history) + 4
+
+
+def test_a_small_space_ends_when_random_search_is_exhausted(tmp_path):
+    space = searchable("s", space={"c": ["a", "b", "c"]}).space()
+
+    def objective(trial):
+        return trial.success(cost=ord(trial.config["c"]))
+
+    history = optimize(
+        objective, space, max_trials=10, seed=0, backend="sequential", progress="off"
+    )
+    assert sorted(r.trial.config["c"] for r in history) == ["a", "b", "c"]
+
+
+def test_metrics_rank_the_trials(tmp_path):
+    history = run(
+        max_trials=10, metrics=[Metric("x", minimize=False), "cost"], store=tmp_path / "r.jsonl"
+    )
+    assert history.best()["x"] == max(r["x"] for r in history)
+    assert read_store(tmp_path / "r.jsonl").header.metrics[0] == Metric("x", minimize=False)
+
+
+def test_progress_lines_and_the_summary_go_to_stderr(tmp_path, capsys):
+    path = tmp_path / "run.jsonl"
+    run(max_trials=10, progress="lines", store=path)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("byop random_search: started, budget 10 trials")
+    assert "new best cost" in err and "byop random_search: 10 trials in" in err
+    assert f"store  {path}" in err
+
+
+def test_an_interrupt_ends_the_session_and_keeps_what_was_done(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run(
+            objective=objectives.interrupted_at_third,
+            max_trials=6,
+            backend="sequential",
+            n_workers=1,
+            store=path,
+        )
+    stored = read_store(path)
+    assert [r.trial.name for r in stored.reports] == ["rs-0", "rs-1"]
+    assert stored.sessions[0].exit_status == "interrupted"
+    assert [t.name for t in stored.in_flight] == ["rs-2"]
