@@ -9,6 +9,7 @@ from ConfigSpace import ConfigurationSpace
 from byop.configspace import ConfigSpaceSampler
 from byop.optimization import RandomSearch
 from byop.pipeline import Categorical, Condition, Float, Integer, Space, sampler_for, searchable
+from byop.testing import SamplerConformance
 
 
 def space() -> Space:
@@ -105,3 +106,7 @@ def test_loading_the_plugin_does_not_import_configspace():
 def test_searchable_space_through_the_registry():
     s = searchable("s", space={"x": (0.0, 1.0)})
     assert isinstance(s.space(parser="configspace"), ConfigurationSpace)
+
+
+class TestConfigSpaceSamplerConformance(SamplerConformance):
+    sampler = ConfigSpaceSampler
