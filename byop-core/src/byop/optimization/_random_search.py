@@ -26,6 +26,9 @@ class RSTrialInfo:
     number: int
     attempts: int = 1
 
+    def __reduce__(self) -> tuple[type[RSTrialInfo], tuple[int, int]]:
+        return (RSTrialInfo, (self.number, self.attempts))  # faster than attrs' getstate
+
 
 class RandomSearch:
     """Samples configurations from the space at random, by default never the same one twice.

@@ -29,3 +29,13 @@ def register_space_parsers(register: Register) -> None:
     from byop.pipeline import Space
 
     register("byop", Space.from_dict)
+
+
+@hookimpl
+def register_backends(register: Register) -> None:
+    """Processes (byop's own pool), threads, and sequential (this thread)."""
+    from byop.scheduling import ProcessBackend, SequentialBackend, thread_backend
+
+    register("processes", ProcessBackend)
+    register("threads", thread_backend)
+    register("sequential", SequentialBackend)

@@ -1,0 +1,82 @@
+"""Running tasks in parallel, driven by events.
+
+A `Scheduler` runs `Task`s on a back end (processes, threads, in this thread, or any
+`concurrent.futures.Executor`; Dask, Ray and Slurm arrive as plugins). `Trial.Task` (a
+`TrialTask`) runs an objective on trials and emits each trial's report.
+"""
+
+from __future__ import annotations
+
+from byop.scheduling._backends import (
+    Backend,
+    ExecutorBackend,
+    SequentialBackend,
+    thread_backend,
+)
+from byop.scheduling._call import Call, CallState
+from byop.scheduling._errors import (
+    CallCancelledError,
+    NotPicklableError,
+    SchedulerNotRunningError,
+    UnknownBackendError,
+    WorkerDiedError,
+)
+from byop.scheduling._events import Event, Subscription
+from byop.scheduling._limits import (
+    CPUTimeLimitExceeded,
+    Limits,
+    MemoryLimitExceeded,
+    WallTimeLimitExceeded,
+    parse_memory,
+)
+from byop.scheduling._policy import Action, FailurePolicy
+from byop.scheduling._process import ProcessBackend
+from byop.scheduling._scheduler import ExitStatus, Scheduler
+from byop.scheduling._stop import (
+    AllOf,
+    AnyOf,
+    MaxTrials,
+    NoImprovement,
+    Predicate,
+    StopCriterion,
+    TargetCost,
+    Timeout,
+)
+from byop.scheduling._task import Task
+from byop.scheduling._trial_task import TrialTask
+
+__all__ = [
+    "Action",
+    "AllOf",
+    "AnyOf",
+    "Backend",
+    "CPUTimeLimitExceeded",
+    "Call",
+    "CallCancelledError",
+    "CallState",
+    "Event",
+    "ExecutorBackend",
+    "ExitStatus",
+    "FailurePolicy",
+    "Limits",
+    "MaxTrials",
+    "MemoryLimitExceeded",
+    "NoImprovement",
+    "NotPicklableError",
+    "Predicate",
+    "ProcessBackend",
+    "Scheduler",
+    "SchedulerNotRunningError",
+    "SequentialBackend",
+    "StopCriterion",
+    "Subscription",
+    "TargetCost",
+    "Task",
+    "Timeout",
+    "TrialTask",
+    "UnknownBackendError",
+    "WallTimeLimitExceeded",
+    "WorkerDiedError",
+    "parse_memory",
+    "thread_backend",
+]

@@ -1,0 +1,120 @@
+"""Module-level functions for tests: importable, so worker processes can run them."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from byop.optimization import Trial
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def fail_with_value_error(x: int) -> int:
+    raise ValueError(f"bad {x}")
+
+
+def sleep_for(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def poly(trial: Trial[Any]) -> Any:
+    x = trial.config["x"]
+    with trial.begin():
+        y = (x**2 + 4 * x + 3) / x
+        return trial.success(cost=y)
+
+    trial.fail()
+
+
+def sleepy_trial(trial: Trial[Any]) -> Any:
+    with trial.begin():
+        time.sleep(trial.config.get("sleep", 0.0))
+        return trial.success(cost=trial.config.get("x", 0.0))
+    return trial.fail()
+
+
+def failing_trial(trial: Trial[Any]) -> Any:
+    with trial.begin():
+        raise ValueError("objective failed")
+    return trial.fail(cost=float("inf"))
+
+
+def crashing_trial(trial: Trial[Any]) -> Any:
+    raise RuntimeError("crashed outside begin()")
+
+
+def silent_trial(trial: Trial[Any]) -> Any:
+    return None
+
+
+# ------------------------------------------------------------------ faults, by name
+def _allocate_twice(limit: int) -> None:
+    import numpy as np
+
+    block = np.ones(2 * limit // 8)
+    block[::4096] = 2.0  # touch it
+
+
+def _spin(seconds: float) -> None:
+    end = time.process_time() + seconds
+    x = 0
+    while time.process_time() < end:
+        x += 1
+
+
+def _sleep_ignoring_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        time.sleep(1000)
+
+
+def _block_in_c() -> None:
+    # Signals blocked and a libc sleep: only a kill from outside ends this.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGPROF, signal.SIGTERM})
+    libc = ctypes.CDLL(None)
+    while True:
+        libc.sleep(1000)
+
+
+def _segfault() -> None:
+    ctypes.string_at(0)
+
+
+def _grandchild(path: str) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=False
+    )
+    with open(path, "w") as f:
+        f.write(str(proc.pid))
+
+
+FAULTS = {
+    "memory": lambda cfg: _allocate_twice(cfg["limit"]),
+    "cpu": lambda cfg: _spin(cfg.get("seconds", 60)),
+    "wall": lambda cfg: _sleep_ignoring_sigterm(),
+    "block": lambda cfg: _block_in_c(),
+    "exit": lambda cfg: os._exit(1),
+    "sigkill": lambda cfg: os.kill(os.getpid(), signal.SIGKILL),
+    "segfault": lambda cfg: _segfault(),
+    "grandchild": lambda cfg: _grandchild(cfg["path"]),
+}
+
+
+def faulty_trial(trial: Trial[Any]) -> Any:
+    """Does what ``trial.config["fault"]`` says, or succeeds when it says nothing."""
+    fault = trial.config.get("fault")
+    with trial.begin():
+        if fault is not None:
+            FAULTS[fault](trial.config)
+        time.sleep(trial.config.get("sleep", 0.0))
+        return trial.success(cost=1.0)
+    return trial.fail()
