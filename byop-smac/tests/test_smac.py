@@ -45,7 +45,7 @@ class TestSMACRandomConformance(OptimizerConformance):
 
 def statuses(optimizer):
     rh = optimizer.facade.runhistory
-    return [(v.status, v.cost) for v in rh._data.values()]
+    return [(v.status, v.cost) for v in rh.values()]
 
 
 def test_same_proposals_as_the_native_ask_and_tell_loop_with_the_hpo_facade(tmp_path):
@@ -96,7 +96,7 @@ def test_tell_maps_reports_to_statuses_and_costs():
         (StatusType.MEMORYOUT, 1000.0),
         (StatusType.TIMEOUT, 1000.0),
     ]
-    values = list(optimizer.facade.runhistory._data.values())
+    values = list(optimizer.facade.runhistory.values())
     assert values[3].additional_info["error"] == "RuntimeError: died"
     assert "MemoryError: memory limit" in values[4].additional_info["traceback"]
 
@@ -213,7 +213,7 @@ def test_restore_warm_starts_the_run_history():
     rh = later.facade.runhistory
     assert len(rh) == 4
     assert [dict(c) for c in rh.config_ids] == [dict(r.trial.info.config) for r in reports]
-    assert [v.cost for v in rh._data.values()] == [r["cost"] for r in reports]
+    assert [v.cost for v in rh.values()] == [r["cost"] for r in reports]
     new = later.ask()
     assert new.name not in {r.trial.name for r in reports}
     with pytest.raises(UnknownTrialError, match="already told"):
@@ -227,7 +227,7 @@ def test_restore_into_multi_fidelity_uses_the_largest_budget_when_none_was_given
     optimizer = SMACOptimizer.create(space=SPACE, seed=6, min_budget=1, max_budget=9)
     config = {"x": 1.0, "lr": 0.1, "n": 3, "kind": "a"}
     optimizer.restore([Trial(name="from-elsewhere", config=config).success(cost=0.1)])
-    (key,) = optimizer.facade.runhistory._data
+    (key,) = optimizer.facade.runhistory
     assert key.budget == 9
 
 

@@ -65,7 +65,7 @@ def test_memory_and_cpu_time_breaches_are_told_as_memoryout_and_timeout():
     assert isinstance(by_kind["spin"].exception, CPUTimeLimitExceeded)
     assert by_kind["fine"].status.value == "success"
     status = {}
-    for key, value in smac.facade.runhistory._data.items():
+    for key, value in smac.facade.runhistory.items():
         config = smac.facade.runhistory.ids_config[key.config_id]
         status.setdefault(config["do"], set()).add(value.status)
     assert StatusType.MEMORYOUT in status["hog_memory"]
