@@ -1,0 +1,313 @@
+"""`OptunaOptimizer`: an Optuna study behind byop's ask-and-tell interface."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from attrs import field, frozen
+
+from byop.optimization import Metric, Report, Trial, UnknownTrialError, as_metrics
+from byop.optuna._parser import optuna_module, to_optuna
+from byop.pipeline import InvalidSpaceError, Space
+from byop.serialization import register_type
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.distributions import BaseDistribution
+
+Direction = Literal["minimize", "maximize"]
+
+
+@frozen
+class OptunaTrialInfo:
+    """What `OptunaOptimizer` keeps with each trial (``trial.info``).
+
+    The live ``optuna.Trial`` stays with the optimizer (it holds the whole study); the info
+    holds what identifies the trial and travels well (pickle, JSON).
+
+    Attributes:
+        number: The trial's number in the study.
+        params: Every value Optuna sampled, including hyperparameters that the space's
+            conditions make inactive (which `Trial.config` leaves out).
+    """
+
+    number: int
+    params: dict[str, Any] = field(factory=dict)
+
+
+register_type(OptunaTrialInfo, "byop.optuna.OptunaTrialInfo")
+
+
+class OptunaOptimizer:
+    """An Optuna study, asked and told through byop's `Trial` and `Trial.Report`.
+
+    ``ask()`` calls ``study.ask(distributions)``; ``tell()`` tells a success as ``COMPLETE``
+    with the value of each declared metric (in order), and a failure or a crash as ``FAIL``.
+    Several metrics make a multi-objective study.
+
+    Conditions and forbidden combinations: a distribution dictionary is static, so Optuna
+    samples every hyperparameter on every trial. byop then removes the values that the space's
+    conditions make inactive, so ``trial.config`` holds only the active hyperparameters (as
+    with every other optimizer); Optuna still records every sampled value
+    (``trial.info.params``). A configuration with a forbidden combination is told to the study
+    as ``FAIL`` and another is asked for, so the objective never sees it.
+
+    Args:
+        study: The study to ask and tell.
+        space: byop's `Space` (or a dictionary written the byop way), or a dictionary of Optuna
+            distributions used as it is.
+        metrics: The metrics the objective reports, one per direction of the study. By
+            default ``cost``, in the study's direction.
+        max_forbidden_retries: How many forbidden configurations in a row `ask` skips before
+            deciding that the forbidden clauses exclude everything.
+
+    Raises:
+        ValueError: ``metrics`` disagree with the study's directions.
+
+    Example:
+        ```python
+        from byop.optuna import OptunaOptimizer
+        from byop.pipeline import searchable
+
+        space = searchable("s", space={"x": (-10.0, 10.0)}).space()
+        optimizer = OptunaOptimizer.create(space=space, seed=1)
+        for _ in range(5):
+            trial = optimizer.ask()
+            optimizer.tell(trial.success(cost=trial.config["x"] ** 2))
+        assert len(optimizer.study.trials) == 5
+        ```
+    """
+
+    PREFIX: ClassVar[str] = "optuna"
+    """Trials are named ``optuna-<number in the study>``."""
+
+    def __init__(
+        self,
+        *,
+        study: optuna.Study,
+        space: Space | Mapping[str, Any],
+        metrics: Metric | str | Iterable[Metric | str] | None = None,
+        max_forbidden_retries: int = 100,
+    ) -> None:
+        optuna_mod = optuna_module()
+        self.study = study
+        if isinstance(space, Mapping) and _is_distribution_dict(space, optuna_mod):
+            self.space: Space | None = None
+            self.distributions: dict[str, BaseDistribution] = dict(space)
+        else:
+            self.space = Space.from_dict(space)
+            self.distributions = to_optuna(self.space)
+        minimize = [d == optuna_mod.study.StudyDirection.MINIMIZE for d in study.directions]
+        if metrics is None:
+            if len(minimize) != 1:
+                raise ValueError(
+                    f"The study has {len(minimize)} directions: declare one metric for each, "
+                    "e.g. metrics=[Metric('loss'), Metric('accuracy', minimize=False)]."
+                )
+            self.metrics: tuple[Metric, ...] = (Metric("cost", minimize=minimize[0]),)
+        else:
+            self.metrics = as_metrics(metrics)
+            declared = [m.minimize for m in self.metrics]
+            if declared != minimize:
+                raise ValueError(
+                    f"The metrics {[_describe(m) for m in self.metrics]} do not match the "
+                    f"study's directions {[d.name.lower() for d in study.directions]}; create "
+                    "the study with one direction per metric, in the same order."
+                )
+        self.max_forbidden_retries = max_forbidden_retries
+        self._complete = optuna_mod.trial.TrialState.COMPLETE
+        self._fail = optuna_mod.trial.TrialState.FAIL
+        self._pending: dict[str, optuna.Trial] = {}
+        self._names: set[str] = set()
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        space: Space | Mapping[str, Any],
+        seed: int | None = None,
+        sampler: Any = None,
+        metrics: Metric | str | Iterable[Metric | str] | None = None,
+        direction: Direction | None = None,
+        directions: Sequence[Direction] | None = None,
+        study_name: str | None = None,
+        storage: Any = None,
+        max_forbidden_retries: int = 100,
+    ) -> OptunaOptimizer:
+        """Create a study and wrap it: what ``create_optimizer("optuna", ...)`` calls.
+
+        Args:
+            space: byop's `Space` (or a dictionary written the byop way), or a dictionary of
+                Optuna distributions.
+            seed: Seeds the sampler when byop creates it (the default, and a sampler class).
+            sampler: An Optuna sampler instance (used as it is), a sampler class (created with
+                ``seed=seed``), or ``None`` for ``TPESampler(seed=seed)``.
+            metrics: The metrics the objective reports; each gives a direction. Default:
+                ``cost``, minimised.
+            direction: Instead of ``metrics``, the direction of the one metric ``cost``.
+            directions: With ``metrics``, checked against them; without, not enough (a
+                multi-objective study needs the metrics' names).
+            study_name: The study's name (for a persistent ``storage``).
+            storage: Optuna storage, e.g. ``"sqlite:///optuna.db"``; in memory by default.
+            max_forbidden_retries: See `OptunaOptimizer`.
+
+        Raises:
+            ValueError: The directions and the metrics disagree, or several directions are
+                given without naming the metrics.
+        """
+        optuna_mod = optuna_module()
+        declared = None if metrics is None else as_metrics(metrics)
+        wanted: list[str] | None = None
+        if directions is not None:
+            wanted = list(directions)
+        elif direction is not None:
+            wanted = [direction]
+        if declared is None:
+            if wanted is not None and len(wanted) != 1:
+                raise ValueError(
+                    f"{len(wanted)} directions need as many named metrics: pass metrics=[...] "
+                    "instead, e.g. [Metric('loss'), Metric('accuracy', minimize=False)]."
+                )
+            minimize = wanted is None or wanted[0] == "minimize"
+            declared = (Metric("cost", minimize=minimize),)
+        implied = ["minimize" if m.minimize else "maximize" for m in declared]
+        if wanted is not None and wanted != implied:
+            raise ValueError(
+                f"direction(s) {wanted} disagree with the metrics "
+                f"{[_describe(m) for m in declared]}; declare the metrics only."
+            )
+        if sampler is None:
+            sampler = optuna_mod.samplers.TPESampler(seed=seed)
+        elif isinstance(sampler, type):
+            sampler = sampler(seed=seed)
+        study = optuna_mod.create_study(
+            sampler=sampler, directions=implied, study_name=study_name, storage=storage
+        )
+        return cls(
+            study=study,
+            space=space,
+            metrics=declared,
+            max_forbidden_retries=max_forbidden_retries,
+        )
+
+    # ------------------------------------------------------------------ ask and tell
+    def ask(self) -> Trial[OptunaTrialInfo]:
+        """A new trial from ``study.ask(distributions)``, with only its active hyperparameters.
+
+        Raises:
+            InvalidSpaceError: ``max_forbidden_retries`` configurations in a row were forbidden.
+        """
+        study = self.study
+        space = self.space
+        for _ in range(self.max_forbidden_retries):
+            optuna_trial = study.ask(self.distributions)
+            params = optuna_trial.params
+            if space is None:
+                config = dict(params)
+                break
+            config = space.active(params) if space.conditions else dict(params)
+            if not space.forbidden or not space.is_forbidden(config):
+                break
+            study.tell(optuna_trial, state=self._fail)  # never shown to the objective
+        else:
+            raise InvalidSpaceError(
+                f"Optuna proposed {self.max_forbidden_retries} forbidden configurations in a "
+                "row; the space's forbidden clauses may exclude all of it."
+            )
+        number = optuna_trial.number
+        name = self._unique(f"{self.PREFIX}-{number}")
+        self._pending[name] = optuna_trial
+        return Trial(name, config, OptunaTrialInfo(number, dict(params)))
+
+    def tell(self, report: Report[OptunaTrialInfo]) -> None:
+        """Tell the study: success as ``COMPLETE`` with each metric's value, else ``FAIL``.
+
+        Raises:
+            UnknownTrialError: The trial was not asked of this optimizer, or was told already.
+            KeyError: A success lacks a declared metric (the trial stays pending).
+        """
+        name = report.trial.name
+        optuna_trial = self._pending.get(name)
+        if optuna_trial is None:
+            raise _unknown(name, self._names)
+        if isinstance(report, Trial.SuccessReport):
+            values = [float(report[m.name]) for m in self.metrics]
+            self.study.tell(optuna_trial, values=values, state=self._complete)
+        else:
+            self.study.tell(optuna_trial, state=self._fail)
+        del self._pending[name]
+
+    def restore(self, reports: Iterable[Report[Any]]) -> None:
+        """Add the reports of an earlier run to the study (``study.add_trial``).
+
+        Successes are added as ``COMPLETE`` with their metrics (``FAIL`` when one is
+        missing), failures and crashes as ``FAIL``. Each trial's sampled values come from its
+        `OptunaTrialInfo`, else from its config; values of hyperparameters not in the space are
+        left out. The byop name is kept as the trial's user attribute ``byop_name``.
+
+        Raises:
+            ValueError: A configuration does not fit the space's distributions.
+        """
+        optuna_mod = optuna_module()
+        for report in reports:
+            trial = report.trial
+            info = trial.info
+            source = info.params if isinstance(info, OptunaTrialInfo) else trial.config
+            params = {k: v for k, v in source.items() if k in self.distributions}
+            distributions = {k: self.distributions[k] for k in params}
+            values = None
+            state = self._fail
+            if isinstance(report, Trial.SuccessReport) and all(
+                m.name in report.results for m in self.metrics
+            ):
+                values = [float(report.results[m.name]) for m in self.metrics]
+                state = self._complete
+            try:
+                frozen_trial = optuna_mod.trial.create_trial(
+                    state=state,
+                    values=values,
+                    params=params,
+                    distributions=distributions,
+                    user_attrs={"byop_name": trial.name},
+                )
+            except ValueError as e:
+                raise ValueError(f"Cannot restore trial {trial.name!r} into the study: {e}") from e
+            self.study.add_trial(frozen_trial)
+            self._names.add(trial.name)
+
+    # ------------------------------------------------------------------ helpers
+    def _unique(self, name: str) -> str:
+        candidate, k = name, 1
+        while candidate in self._names:
+            candidate = f"{name}.{k}"
+            k += 1
+        self._names.add(candidate)
+        return candidate
+
+    def __repr__(self) -> str:
+        return (
+            f"OptunaOptimizer(study={self.study.study_name!r}, "
+            f"sampler={type(self.study.sampler).__name__}, "
+            f"metrics={[_describe(m) for m in self.metrics]}, pending={len(self._pending)})"
+        )
+
+
+def _describe(metric: Metric) -> str:
+    return f"{metric.name} ({'minimize' if metric.minimize else 'maximize'})"
+
+
+def _is_distribution_dict(space: Mapping[str, Any], optuna_mod: Any) -> bool:
+    base = optuna_mod.distributions.BaseDistribution
+    return bool(space) and all(isinstance(v, base) for v in space.values())
+
+
+def _unknown(name: str, names: set[str]) -> UnknownTrialError:
+    if name in names:
+        return UnknownTrialError(
+            f"Trial {name!r} was already told to this OptunaOptimizer; tell each report once."
+        )
+    return UnknownTrialError(
+        f"Trial {name!r} was not asked of this OptunaOptimizer; tell an optimizer only the "
+        "reports of trials it asked for (use restore() for reports of an earlier run)."
+    )

@@ -1,0 +1,29 @@
+"""byop's conformance suites: the tests every optimizer and sampler plugin runs.
+
+Subclass `OptimizerConformance` (or `SamplerConformance`) in a test module and pytest runs the
+whole suite against your plugin:
+
+```python
+from byop.testing import OptimizerConformance
+
+class TestMyOptimizer(OptimizerConformance):
+    optimizer_name = "my_optimizer"   # as registered by your plugin
+```
+
+`cost_of` is the deterministic objective the suites use, and `mixed_space` /
+`conditional_space` the spaces they search.
+"""
+
+from __future__ import annotations
+
+from byop.testing._optimizer_suite import OptimizerConformance
+from byop.testing._sampler_suite import SamplerConformance
+from byop.testing._spaces import conditional_space, cost_of, mixed_space
+
+__all__ = [
+    "OptimizerConformance",
+    "SamplerConformance",
+    "conditional_space",
+    "cost_of",
+    "mixed_space",
+]
