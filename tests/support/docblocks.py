@@ -9,6 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
+README = ROOT / "README.md"
 
 _FENCE = re.compile(r"^(?P<indent>\s*)```(?P<info>.*)$")
 _TAB = re.compile(r'^(?P<indent>\s*)===\s+"(?P<label>[^"]+)"')
