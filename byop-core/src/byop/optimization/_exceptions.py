@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
-
 
 class ForeignException(Exception):  # noqa: N818  (it stands for someone else's exception)
     """Stands in for an exception that could not be kept as itself.
@@ -51,6 +49,8 @@ def portable(exc: BaseException | None) -> BaseException | None:
     if exc is None or isinstance(exc, ForeignException):
         return exc
     try:
+        import pickle
+
         clone = pickle.loads(pickle.dumps(exc))
     except Exception:
         return ForeignException(qualified_name(type(exc)), str(exc))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from byop.optimization._optimizer import Metric, SupportsRestore, as_metrics
 from byop.optimization._trial import Report, Trial
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from byop.history import History, Progress, ProgressMode, RunHeader, RunStore, StoredRun
     from byop.scheduling import Scheduler, TrialTask
 
@@ -139,7 +140,7 @@ def optimize(
         max_trials=max_trials,
         timeout=None if timeout is None else float(timeout),
         limits=(memory_limit, cpu_time_limit, wall_time_limit),
-        store=None if store is None else Path(store),
+        store=None if store is None else _path(store),
         progress=progress,
         metrics=declared,
         metrics_given=metrics is not None,
@@ -500,3 +501,9 @@ def _exhausted_errors() -> tuple[type[BaseException], ...]:
     from byop.optimization._random_search import RandomSearch
 
     return (RandomSearch.ExhaustedError,)
+
+
+def _path(store: str | Path) -> Path:
+    from pathlib import Path
+
+    return Path(store)
