@@ -466,3 +466,48 @@ def test_wait_false_with_nothing_running_still_stops_the_back_end(make_scheduler
     scheduler.on_start(lambda: task(2))
     assert scheduler.run(timeout=30, wait=False) is ExitStatus.EXHAUSTED
     assert psutil.Process().children(recursive=True) == []
+
+
+def test_lambda_and_local_functions_run_on_processes():
+    scheduler = Scheduler.with_processes(1)
+    offset = 10
+
+    def local(x):
+        return x + offset
+
+    out = []
+    lam = Task(lambda x: x * 3, scheduler)
+    loc = Task(local, scheduler)
+    scheduler.on_start(lambda: (lam(2), loc(5)))
+    lam.on_result(lambda call, v: out.append(v))
+    loc.on_result(lambda call, v: out.append(v))
+    scheduler.run(timeout=30)
+    assert sorted(out) == [6, 15]
+
+
+def test_unpicklable_function_is_a_clear_error_at_submit():
+    from byop.scheduling import NotPicklableError
+
+    lock = threading.Lock()
+
+    def holds_a_lock(x):
+        with lock:
+            return x
+
+    scheduler = Scheduler.with_processes(1)
+    task = Task(holds_a_lock, scheduler)
+    scheduler.on_start(lambda: task(1))
+    t0 = time.monotonic()
+    with pytest.raises(NotPicklableError, match=r"holds_a_lock.*cannot be sent.*lock"):
+        scheduler.run(timeout=30)
+    assert time.monotonic() - t0 < 10  # an error, not a hang
+
+
+def test_unpicklable_argument_is_a_clear_error_at_submit():
+    from byop.scheduling import NotPicklableError
+
+    scheduler = Scheduler.with_processes(1)
+    task = Task(square, scheduler)
+    scheduler.on_start(lambda: task(threading.Lock()))
+    with pytest.raises(NotPicklableError, match="arguments of square"):
+        scheduler.run(timeout=30)
