@@ -181,9 +181,16 @@ class OptunaOptimizer:
             sampler = optuna_mod.samplers.TPESampler(seed=seed)
         elif isinstance(sampler, type):
             sampler = sampler(seed=seed)
-        study = optuna_mod.create_study(
-            sampler=sampler, directions=implied, study_name=study_name, storage=storage
-        )
+        # Optuna announces every new study at INFO; byop makes one per run, so keep it quiet
+        # (the user's own verbosity setting is restored right after).
+        verbosity = optuna_mod.logging.get_verbosity()
+        optuna_mod.logging.set_verbosity(max(verbosity, optuna_mod.logging.WARNING))
+        try:
+            study = optuna_mod.create_study(
+                sampler=sampler, directions=implied, study_name=study_name, storage=storage
+            )
+        finally:
+            optuna_mod.logging.set_verbosity(verbosity)
         return cls(
             study=study,
             space=space,
