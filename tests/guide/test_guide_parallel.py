@@ -13,16 +13,7 @@ import sys
 import time
 
 import pytest
-from support.docblocks import find
-
-PAGE = "guides/optimization.md"
-SECTION = "Running the Optimizer in a parallel fashion"
-BLOCKS = {
-    "trial-task": ("Creating a `Trial.Task`", 0, 1),
-    "trial-task-typed": ("Typed", 0, 1),
-    "scaling-up": ("Scaling Up", 0, 4),
-    "scaling-up-typed": ("Typed", 5, 4),
-}
+from support.guide_blocks import PARALLEL, parallel_block
 
 HEADER = """\
 import time as _t
@@ -59,10 +50,10 @@ def _check(stdout: str) -> dict:
 
 
 @pytest.mark.parametrize("how", ["script", "python -c"])
-@pytest.mark.parametrize("name", list(BLOCKS))
+@pytest.mark.parametrize("name", list(PARALLEL))
 def test_parallel_block(name, how, tmp_path):
-    label, nth, n_workers = BLOCKS[name]
-    block = find(PAGE, SECTION, label, nth=nth)
+    n_workers = PARALLEL[name][2]
+    block = parallel_block(name)
     assert "scheduler.run(timeout=5)" in block.code
     code = HEADER + block.code + TRAILER
     if how == "script":
