@@ -89,6 +89,16 @@ def _segfault() -> None:
     ctypes.string_at(0)
 
 
+def _sigkill_self() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def return_a_lock() -> Any:
+    import threading
+
+    return threading.Lock()
+
+
 def _grandchild(path: str) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=False
@@ -106,12 +116,17 @@ FAULTS = {
     "sigkill": lambda cfg: os.kill(os.getpid(), signal.SIGKILL),
     "segfault": lambda cfg: _segfault(),
     "grandchild": lambda cfg: _grandchild(cfg["path"]),
+    # The process that started this one: on Dask and Ray, the engine's worker itself.
+    "kill-parent": lambda cfg: os.kill(os.getppid(), signal.SIGKILL),
 }
 
 
 def faulty_trial(trial: Trial[Any]) -> Any:
     """Does what ``trial.config["fault"]`` says, or succeeds when it says nothing."""
     fault = trial.config.get("fault")
+    if "pidfile" in trial.config:  # say where it runs, for tests that look for it afterwards
+        with open(trial.config["pidfile"], "w") as f:
+            f.write(str(os.getpid()))
     with trial.begin():
         if fault is not None:
             FAULTS[fault](trial.config)
