@@ -116,9 +116,20 @@ FAULTS = {
     "sigkill": lambda cfg: os.kill(os.getpid(), signal.SIGKILL),
     "segfault": lambda cfg: _segfault(),
     "grandchild": lambda cfg: _grandchild(cfg["path"]),
-    # The process that started this one: on Dask and Ray, the engine's worker itself.
-    "kill-parent": lambda cfg: os.kill(os.getppid(), signal.SIGKILL),
+    # The process that started this one (on Dask and Ray, the engine's worker itself), a moment
+    # into the trial, once: should the engine run the trial again, it then just sleeps.
+    "kill-parent-once": lambda cfg: _kill_parent_once(cfg["marker"]),
 }
+
+
+def _kill_parent_once(marker: str) -> None:
+    time.sleep(0.2)
+    try:
+        with open(marker, "x"):
+            pass
+    except FileExistsError:
+        return
+    os.kill(os.getppid(), signal.SIGKILL)
 
 
 def faulty_trial(trial: Trial[Any]) -> Any:
