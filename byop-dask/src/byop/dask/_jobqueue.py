@@ -106,6 +106,33 @@ class JobQueueBackend(DaskBackend):
             raise
         return cluster
 
+    def job_script(self) -> str:
+        """The batch script each worker job would run, made with your arguments; submits nothing.
+
+        Example:
+            ```python
+            from byop.dask import JobQueueBackend
+
+            backend = JobQueueBackend("slurm", cores=2, memory="4GB", walltime="01:00:00")
+            script = backend.job_script()
+            assert "#SBATCH --cpus-per-task=2" in script
+            assert "distributed.cli.dask_worker" in script
+            ```
+        """
+        jobqueue = import_optional(
+            "dask_jobqueue", install="byop[dask]", feature=f"byop's {self.kind!r} back end"
+        )
+        kwargs = dict(self.cluster_kwargs)
+        options = dict(kwargs.get("scheduler_options") or {})
+        options.setdefault("dashboard_address", ":0")  # no web server for a preview
+        kwargs["scheduler_options"] = options
+        cluster = getattr(jobqueue, JOBQUEUE_CLUSTERS[self.kind])(**kwargs)
+        try:
+            script: str = cluster.job_script()
+        finally:
+            cluster.close()
+        return script
+
     def __repr__(self) -> str:
         size = f"adapt={self.adapt}" if self.adapt else f"n_workers={self.n_workers}"
         return f"JobQueueBackend({self.kind}, {size}, running={len(self._running)})"
