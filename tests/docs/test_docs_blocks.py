@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from support import services
 from support.docblocks import ROOT, all_blocks
 
 RUNNABLE = [b for b in all_blocks() if b.run]
@@ -18,6 +19,8 @@ def test_docs_block_runs(block):
     missing = [m for m in block.requires if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"needs {missing}")
+    for service in block.services:  # <!-- service: slurm -->: runs on the real service
+        services.need(service)
     proc = subprocess.run(
         [sys.executable, "-c", block.code],
         capture_output=True,
