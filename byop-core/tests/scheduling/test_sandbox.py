@@ -27,7 +27,7 @@ from byop.scheduling import (
     Task,
     WallTimeLimitExceeded,
     WorkerDiedError,
-    pickle_call,
+    pack_call,
     run_packed,
     unpickle_outcome,
 )
@@ -120,15 +120,25 @@ def test_unpicklable_arguments_and_results(sandbox):
 
 
 def test_only_bytes_pass_through_the_engine_side():
-    data = pickle_call((3,), None)
-    out = run_packed(packed(square), data, where="an engine worker")
+    call = pack_call(packed(square), (3,), None)
+    assert isinstance(call, bytes)
+    out = run_packed(call, where="an engine worker")
     assert isinstance(out, bytes)
     assert unpickle_outcome(out) == (True, 9, None)
-    out = run_packed(packed(objectives._segfault), pickle_call((), None), where="worker w1")
+    out = run_packed(pack_call(packed(objectives._segfault), (), None), where="worker w1")
     ok, error, _ = unpickle_outcome(out)
     assert not ok
     assert isinstance(error, WorkerDiedError)
     assert "(the sandbox process of worker w1)" in str(error)
+    thread_sandbox().close()
+
+
+def test_calls_without_limits_may_run_in_the_engine_worker_itself():
+    here = run_packed(pack_call(packed(objectives.where_am_i), (), None), sandbox="limits")
+    limited = pack_call(packed(objectives.where_am_i, wall_time_limit=30), (), None)
+    there = run_packed(limited, sandbox="limits")
+    assert unpickle_outcome(here)[1][0] == os.getpid()
+    assert unpickle_outcome(there)[1][0] == thread_sandbox().pid != os.getpid()
     thread_sandbox().close()
 
 

@@ -3,7 +3,7 @@
 A `Scheduler` runs `Task`s on a back end (processes, threads, in this thread, or any
 `concurrent.futures.Executor`; Dask, Ray and Slurm arrive as plugins). `Trial.Task` (a
 `TrialTask`) runs an objective on trials and emits each trial's report. A back end over another
-engine runs each call in a `Sandbox` on the engine's worker (`PackedFunction`, `pickle_call`,
+engine runs each call in a `Sandbox` on the engine's worker (`PackedFunction`, `pack_call`,
 `run_packed`, `unpickle_outcome`), to keep the process back end's limits and crash isolation
 there.
 """
@@ -37,7 +37,7 @@ from byop.scheduling._process import ProcessBackend
 from byop.scheduling._sandbox import (
     PackedFunction,
     Sandbox,
-    pickle_call,
+    pack_call,
     run_packed,
     unpickle_outcome,
 )
@@ -89,8 +89,8 @@ __all__ = [
     "UnknownBackendError",
     "WallTimeLimitExceeded",
     "WorkerDiedError",
+    "pack_call",
     "parse_memory",
-    "pickle_call",
     "run_packed",
     "thread_backend",
     "unpickle_outcome",

@@ -3,7 +3,7 @@
 The workers of Dask and Ray run calls in threads (or in their own main thread) of a long-lived
 process. There, a limit cannot interrupt code blocked in C, ``RLIMIT_DATA`` would bound the
 whole worker, and a segfault would take the worker down with every call it runs. A back end for
-such an engine ships each call as a `PackedFunction` and its arguments as bytes (`pickle_call`),
+such an engine ships each call as bytes (`pack_call`: a `PackedFunction` and the arguments),
 and the engine's worker runs it with `run_packed`, returning the outcome as bytes
 (`unpickle_outcome`): in a `Sandbox`, a child process of that worker thread that byop's own
 process back end drives. So, on every engine, exactly as with ``Scheduler.with_processes``:
@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import struct
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from byop.scheduling._backends import check_picklable, describe
 from byop.scheduling._call import Call, CallState
@@ -81,6 +82,14 @@ class PackedFunction:
         self.__qualname__ = name  # what `describe` shows in messages: the function's own
         self.__module__ = ""
         self._fn: Callable[..., Any] | None = None
+        self._spec: bytes | None = None
+
+    @property
+    def spec(self) -> bytes:
+        """This packed function, pickled (once): the head of every `pack_call` of it."""
+        if self._spec is None:
+            self._spec = pickle.dumps(self, _PROTOCOL)
+        return self._spec
 
     @classmethod
     def of(
@@ -120,6 +129,12 @@ class PackedFunction:
             (self.key, self.payload, self.limits, self.applied_limits, self.name),
         )
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PackedFunction) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
     def __repr__(self) -> str:
         return f"PackedFunction({self.name}, key={self.key[:8]})"
 
@@ -145,6 +160,36 @@ def pickle_call(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> bytes:
                 "create other objects inside the function."
             ) from e
         return out
+
+
+_LENGTH = struct.Struct("!I")
+
+
+def pack_call(fn: PackedFunction, args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> bytes:
+    """One call as bytes, for `run_packed` on an engine's worker: the function and arguments.
+
+    Engines serialize plain bytes fastest, and the worker in between never unpickles user
+    objects.
+
+    Raises:
+        NotPicklableError: The arguments cannot be pickled (not even by cloudpickle).
+    """
+    spec = fn.spec
+    return _LENGTH.pack(len(spec)) + spec + pickle_call(args, kwargs)
+
+
+_known: dict[bytes, PackedFunction] = {}  # the specs this process has seen, and their functions
+
+
+def _unpack(call: bytes) -> tuple[PackedFunction, bytes]:
+    (n,) = _LENGTH.unpack_from(call)
+    spec = call[4 : 4 + n]
+    fn = _known.get(spec)
+    if fn is None:
+        if len(_known) >= 256:
+            _known.clear()
+        fn = _known[spec] = pickle.loads(spec)
+    return fn, call[4 + n :]
 
 
 def unpickle_outcome(data: bytes) -> Outcome:
@@ -325,22 +370,29 @@ def thread_sandbox() -> Sandbox:
 
 
 def run_packed(
-    fn: PackedFunction,
-    data: bytes,
+    call: bytes,
     *,
     cancelled: Callable[[], bool] | None = None,
     where: str | None = None,
+    sandbox: bool | Literal["limits"] = True,
 ) -> bytes:
     """Run a call in the calling thread's sandbox: what an engine's worker runs.
 
     Args:
-        fn: The packed function (`PackedFunction.of_call`, made where the scheduler runs).
-        data: Its arguments, from `pickle_call`.
+        call: The call, from `pack_call` where the scheduler runs.
         cancelled: See `Sandbox.run`.
         where: The engine's worker, for the message of a `WorkerDiedError`.
+        sandbox: ``"limits"`` runs a call without limits right here instead, in this thread:
+            for an engine whose workers are processes that run one call at a time, so that
+            a crash costs that call alone anyway (Ray). Calls with limits always run in the
+            sandbox.
 
     Returns:
         The outcome, pickled: `unpickle_outcome` reads it where the scheduler runs. The worker
-        in between never unpickles user objects.
+        in between never unpickles user objects (only the packed function's description),
+        unless the call runs right here.
     """
-    return thread_sandbox().run_pickled(fn, data, cancelled=cancelled, where=where)
+    fn, data = _unpack(call)
+    if sandbox is True or fn.limits is not None:
+        return thread_sandbox().run_pickled(fn, data, cancelled=cancelled, where=where)
+    return _PickledCall(fn)(data)
