@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import queue
@@ -20,7 +21,7 @@ from byop.scheduling import (
     CallState,
     PackedFunction,
     WorkerDiedError,
-    pickle_call,
+    pack_call,
     unpickle_outcome,
 )
 from byop.scheduling._backends import describe
@@ -66,8 +67,10 @@ class DaskBackend:
     goes on. A Dask worker that dies or leaves while it runs a call (a lost node, a batch job at
     its time limit) fails that call with `WorkerDiedError` too, and byop cancels it so that
     Dask does not run it again; the calls that were only waiting on that worker, Dask runs
-    elsewhere. (Dask may start the lost call again on another worker in the moment before
-    byop's cancellation reaches it; it is then killed there at once.)
+    elsewhere, and so does a call that had run for less than half a second (workers announce
+    their calls only then; until then, a call costs no message). Dask may start the lost call
+    again on another worker in the moment before byop's cancellation reaches it; it is then
+    killed there at once.
     Calls cancelled as a run stops are cancelled on the cluster: their sandboxes are killed.
 
     byop must be installed where the workers run (the same version), since they import
@@ -164,6 +167,8 @@ class DaskBackend:
         self._lock = threading.Lock()
         self._packed: dict[tuple[int, Any, bool], tuple[Callable[..., Any], PackedFunction]] = {}
         self._previous_handlers: dict[str, Any] = {}
+        self._topics_lock = threading.Lock()
+        self._listening = False
         self._started: dict[str, str] = {}  # task key -> the worker it started on
         self._use_configured_address = True
 
@@ -232,47 +237,54 @@ class DaskBackend:
         self._owns_cluster = False
 
     # ---------------------------------------------------------------- worker events
+    # Workers announce the calls they start (STARTED_TOPIC); the scheduler announces a worker's
+    # removal on that worker's own topic (its address). byop listens to the workers that run
+    # its calls, not to the cluster-wide topic, which carries an event per result fetched.
     def _subscribe(self) -> None:
-        """Hear which worker each call starts on, and of workers that leave the cluster."""
+        """Hear which worker each call starts on, and when such a worker leaves."""
         from byop.dask._remote import STARTED_TOPIC
 
-        handlers = getattr(self.client, "_event_handlers", {})
-        for topic, handler in (("all", self._on_cluster_event), (STARTED_TOPIC, self._on_start)):
-            self._previous_handlers[topic] = handlers.get(topic)
-            self.client.subscribe_topic(topic, handler)
+        self._listening = True
+        self._listen(STARTED_TOPIC, self._on_start)
+        for address in self.client.scheduler_info().get("workers", {}):
+            self._listen(address, functools.partial(self._on_worker_event, address))
+
+    def _listen(self, topic: str, handler: Callable[[Any], None]) -> None:
+        with self._topics_lock:  # from this thread, and from the client's event loop
+            client = self.client
+            if client is None or not self._listening or topic in self._previous_handlers:
+                return
+            previous = getattr(client, "_event_handlers", {}).get(topic)
+            self._previous_handlers[topic] = previous
+            if previous is not None:
+                handler = functools.partial(_both, previous, handler)
+            client.subscribe_topic(topic, handler)
 
     def _unsubscribe(self) -> None:
-        for topic, previous in self._previous_handlers.items():
-            with contextlib.suppress(Exception):
-                if previous is not None:
-                    self.client.subscribe_topic(topic, previous)
-                else:
-                    self.client.unsubscribe_topic(topic)
-        self._previous_handlers.clear()
-
-    def _chain(self, topic: str, event: Any) -> None:
-        previous = self._previous_handlers.get(topic)
-        if previous is not None:
-            with contextlib.suppress(Exception):
-                previous(event)
+        with self._topics_lock:
+            self._listening = False
+            for topic, previous in self._previous_handlers.items():
+                with contextlib.suppress(Exception):
+                    if previous is not None:
+                        self.client.subscribe_topic(topic, previous)
+                    else:
+                        self.client.unsubscribe_topic(topic)
+            self._previous_handlers.clear()
 
     def _on_start(self, event: Any) -> None:
         """In the client's event loop: a worker started one of the calls (maybe ours)."""
-        from byop.dask._remote import STARTED_TOPIC
-
-        self._chain(STARTED_TOPIC, event)
         message = event[1]
         key = message.get("key") if isinstance(message, dict) else None
         if key in self._running:
-            self._started[key] = message.get("worker", "?")
+            worker = message.get("worker", "?")
+            self._started[key] = worker
+            self._listen(worker, functools.partial(self._on_worker_event, worker))
 
-    def _on_cluster_event(self, event: Any) -> None:
-        """In the client's event loop: pass on a worker's removal to `wait`."""
-        self._chain("all", event)
+    def _on_worker_event(self, worker: str, event: Any) -> None:
+        """In the client's event loop: pass on the removal of a worker to `wait`."""
         message = event[1]
         if not isinstance(message, dict) or message.get("action") != "remove-worker":
             return
-        worker = message.get("worker", "?")
         keys = message.get("processing-tasks") or ()
         # Only the calls that were running there: those merely waiting there, Dask runs
         # elsewhere.
@@ -294,9 +306,9 @@ class DaskBackend:
         from byop.dask._remote import run_on_worker
 
         packed = self._pack(call)
-        data = pickle_call(call.args, call.kwargs)
+        data = pack_call(packed, call.args, call.kwargs)
         key = f"byop-{_slug(packed.name)}-{uuid.uuid4().hex}"
-        future = self.client.submit(run_on_worker, packed, data, key=key, pure=False)
+        future = self.client.submit(run_on_worker, data, key=key, pure=False)
         call.handle = future
         call.state = CallState.RUNNING
         with self._lock:
@@ -441,6 +453,13 @@ class DaskBackend:
     def __repr__(self) -> str:
         where = self.address or ("local" if self.n_workers else "given")
         return f"DaskBackend({where}, running={len(self._running)})"
+
+
+def _both(first: Callable[[Any], None], second: Callable[[Any], None], event: Any) -> None:
+    """Call the handler that was there before byop's, then byop's."""
+    with contextlib.suppress(Exception):
+        first(event)
+    second(event)
 
 
 def _record(call: Call, outcome: bytes) -> None:
