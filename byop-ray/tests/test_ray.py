@@ -109,6 +109,29 @@ def test_a_cluster_given_by_address_stays_up():
     _run(code)
 
 
+def test_connected_elsewhere_is_a_clear_error():
+    address = services.need("ray")
+    code = f"""
+    import ray
+    from byop.ray import RayUnavailableError
+    from byop.scheduling import Scheduler
+
+    ray.init(address={address!r})
+    host, port = {address!r}.rsplit(":", 1)
+    same = "localhost:" + port if host == "127.0.0.1" else {address!r}
+    Scheduler.with_backend("ray", address=same).run(timeout=60)  # the same cluster: fine
+    other = Scheduler.with_backend("ray", address={address!r})
+    other.backend.address = host + ":" + str(int(port) + 1)
+    try:
+        other.backend._check_same_cluster(ray)
+    except RayUnavailableError as e:
+        assert "connected to the Ray cluster at" in str(e), e
+    else:
+        raise AssertionError("no error")
+    """
+    _run(code)
+
+
 def test_your_own_connection_is_left_as_it_is():
     address = services.need("ray")
     code = f"""
@@ -124,6 +147,27 @@ def test_your_own_connection_is_left_as_it_is():
     """
     initialized, _ = _run(code)
     assert initialized == "True"
+
+
+@pytest.mark.parametrize("always", [False, True])
+def test_trials_run_in_the_ray_worker_or_its_sandbox(always):
+    from support.objectives import where_am_i
+
+    from byop.scheduling import Task
+
+    services.ray_connected()
+    scheduler = Scheduler.with_backend("ray", always_sandbox=always)
+    task = Task(where_am_i, scheduler)
+    limited = Task(where_am_i, scheduler, wall_time_limit=60)
+    out = {}
+    scheduler.on_start(lambda: (task(), limited()))
+    task.on_result(lambda call, value: out.__setitem__("plain", value))
+    limited.on_result(lambda call, value: out.__setitem__("limited", value))
+    scheduler.run(timeout=120)
+    _, name, parent = out["limited"]
+    assert parent.startswith("ray::") and not name.startswith("ray::")  # a sandbox
+    _, name, parent = out["plain"]
+    assert name.startswith("ray::") != always  # the Ray worker itself, unless always
 
 
 def _examples():

@@ -20,7 +20,7 @@ from byop.scheduling import (
     CallState,
     PackedFunction,
     WorkerDiedError,
-    pickle_call,
+    pack_call,
     unpickle_outcome,
 )
 from byop.scheduling._backends import describe
@@ -55,18 +55,20 @@ class RayBackend:
     - ``address`` (``"10.0.0.5:6379"``): a running Ray cluster. byop connects this process to
       it for the run, and disconnects at the end; the cluster stays up.
     - Nothing, with this process already connected (``ray.init`` was called): that connection,
-      which byop leaves as it is.
+      which byop leaves as it is (so does an ``address`` naming the connected cluster).
     - Nothing else: a local Ray instance that byop starts (``ray.init(num_cpus=...)``) and stops
       at the end of the run. (Ray itself first looks at ``RAY_ADDRESS``: when it is set, that
       cluster is used and left up.)
 
-    Each call is a Ray task that asks for ``num_cpus`` CPUs (so a cluster of N CPUs runs N
-    trials at once by default) and is never retried by Ray. It runs in the sandbox process of
-    its Ray worker (see `byop.scheduling.Sandbox`): per-call limits are enforced there, and a
-    call that kills its sandbox fails with `WorkerDiedError` (a trial gets a `CrashReport`)
-    while the Ray worker goes on. A Ray worker or node that dies while it runs a call fails that
-    call with `WorkerDiedError` too. Calls cancelled as a run stops are cancelled on the
-    cluster (``ray.cancel``), which kills their sandboxes.
+    Each call is a Ray task that asks for ``num_cpus_per_call`` CPUs (so a cluster of N CPUs
+    runs N trials at once by default) and is never retried by Ray. A call with limits runs in
+    the sandbox process of its Ray worker (see `byop.scheduling.Sandbox`): the limits are
+    enforced there, and a call that kills its sandbox fails with `WorkerDiedError` (a trial
+    gets a `CrashReport`) while the Ray worker goes on. A call without limits runs in the Ray
+    worker itself, a process that runs one task at a time: a call that kills it fails with
+    `WorkerDiedError` too, and Ray starts another worker. So does a Ray worker or node that
+    dies while it runs a call. Calls cancelled as a run stops are cancelled on the cluster
+    (``ray.cancel``): their sandboxes, or their workers, are killed.
 
     byop must be installed on the cluster (the same version): Ray workers import
     ``byop.ray`` to run calls. Your objective travels by value when its module is not
@@ -76,6 +78,8 @@ class RayBackend:
         address: The address of a running Ray cluster (its GCS, ``host:6379``).
         num_cpus: CPUs of the local instance byop starts (by default, every core).
         num_cpus_per_call: CPUs each call asks Ray for (fractions allowed).
+        always_sandbox: Run every call in a sandbox, not only those with limits: the processes
+            a call starts then end with it, as on byop's process back end.
         timeout: Seconds to wait for the cluster at ``address`` to answer (Ray itself would
             retry for minutes).
         init_kwargs: More keyword arguments for ``ray.init``.
@@ -113,6 +117,7 @@ class RayBackend:
         *,
         num_cpus: int | None = None,
         num_cpus_per_call: float = 1,
+        always_sandbox: bool = False,
         timeout: float = 10.0,
         init_kwargs: dict[str, Any] | None = None,
         **task_options: Any,
@@ -128,6 +133,7 @@ class RayBackend:
         self.num_cpus = num_cpus
         self.num_cpus_per_call = num_cpus_per_call
         self.timeout = timeout
+        self.always_sandbox = always_sandbox
         self.init_kwargs = dict(init_kwargs or {})
         self.task_options = task_options
         self._connected = False
@@ -136,7 +142,7 @@ class RayBackend:
         self._done: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
         self._running: dict[int, Call] = {}
         self._lock = threading.Lock()
-        self._packed: dict[tuple[int, Any, bool], tuple[Callable[..., Any], Any]] = {}
+        self._packed: dict[tuple[int, Any, bool], tuple[Callable[..., Any], PackedFunction]] = {}
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -144,9 +150,11 @@ class RayBackend:
         if self._connected:
             return
         ray = import_ray()
-        if not ray.is_initialized():
-            if self.address is not None:
-                _check_reachable(self.address, self.timeout)
+        if self.address is not None:
+            _check_reachable(self.address, self.timeout)
+        if ray.is_initialized():
+            self._check_same_cluster(ray)
+        else:
             kwargs: dict[str, Any] = {"include_dashboard": False, "configure_logging": False}
             if self.address is not None:
                 kwargs["address"] = self.address
@@ -171,11 +179,24 @@ class RayBackend:
             "retry_exceptions": False,
         }
         options.update(self.task_options)
-        self._remote = _remote_function(ray).options(**options)
+        self._remote = _remote_function(ray, always=self.always_sandbox).options(**options)
         self._connected = True
 
+    def _check_same_cluster(self, ray: Any) -> None:
+        """This process is connected already: to the cluster at ``address``, if one is given."""
+        if self.address is None:
+            return
+        current = str(ray.get_runtime_context().gcs_address)
+        if _canonical(current) != _canonical(self.address):
+            raise RayUnavailableError(
+                f"This process is connected to the Ray cluster at {current} already (ray.init "
+                f"was called), and a process connects to one cluster at a time: call "
+                f"ray.shutdown() before running on {self.address}, or leave out address= to "
+                "run on the connected cluster."
+            )
+
     # ---------------------------------------------------------------- submitting
-    def _pack(self, call: Call) -> Any:
+    def _pack(self, call: Call) -> PackedFunction:
         """The call's packed function (made once per function and run)."""
         ident = (id(call.fn), call.limits, call.wrapped)
         entry = self._packed.get(ident)
@@ -186,9 +207,7 @@ class RayBackend:
 
     def submit(self, call: Call) -> None:
         """Submit the call as a Ray task; its outcome comes back through a done-callback."""
-        packed = self._pack(call)
-        data = pickle_call(call.args, call.kwargs)
-        ref = self._remote.remote(packed, data)
+        ref = self._remote.remote(pack_call(self._pack(call), call.args, call.kwargs))
         call.handle = ref
         call.state = CallState.RUNNING
         with self._lock:
@@ -246,12 +265,14 @@ class RayBackend:
         if ended:
             ray = import_ray()
             for call in ended:
+                # A call in a sandbox is killed with it; one in its Ray worker, with the worker.
+                sandboxed = self.always_sandbox or call.limits is not None
                 with contextlib.suppress(Exception):
-                    ray.cancel(call.handle, force=False)
+                    ray.cancel(call.handle, force=not sandboxed)
                 call.cancel(
                     CallCancelledError(
                         "the scheduler stopped before this call finished; its Ray task was "
-                        "cancelled (a running call's sandbox is killed on its worker)"
+                        "cancelled (a running call is killed on its worker)"
                     )
                 )
         if self._owns_connection:
@@ -303,6 +324,13 @@ _SINGLE_NODE_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 _FALSE = ("0", "false", "no", "off")
 
 
+def _canonical(address: str) -> str:
+    host, _, port = address.rpartition(":")
+    with contextlib.suppress(OSError):
+        host = socket.gethostbyname(host)
+    return f"{host}:{port}"
+
+
 def _answers(host: str, port: int, timeout: float) -> bool:
     try:
         socket.create_connection((host, port), timeout=timeout).close()
@@ -326,16 +354,16 @@ def _outward_address() -> str | None:
     return None if _is_loopback(address) else address
 
 
-_REMOTE: list[Any] = []
+_REMOTE: dict[bool, Any] = {}
 
 
-def _remote_function(ray: Any) -> Any:
-    """`run_on_worker` as a Ray remote function, made once (Ray exports it once per job)."""
-    if not _REMOTE:
-        from byop.ray._remote import run_on_worker
+def _remote_function(ray: Any, *, always: bool) -> Any:
+    """The worker's entry as a Ray remote function, made once (Ray exports it once per job)."""
+    if always not in _REMOTE:
+        from byop.ray._remote import run_in_sandbox, run_on_worker
 
-        _REMOTE.append(ray.remote(run_on_worker))
-    return _REMOTE[0]
+        _REMOTE[always] = ray.remote(run_in_sandbox if always else run_on_worker)
+    return _REMOTE[always]
 
 
 def _explain(error: BaseException, call: Call) -> BaseException:
