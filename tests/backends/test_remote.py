@@ -52,8 +52,8 @@ def backend(request):
     return request.param
 
 
-def test_limits_and_crashes_cost_one_trial_each(backend):
-    scheduler = services.remote_scheduler(backend)
+def test_limits_and_crashes_cost_one_trial_each(backend, request):
+    scheduler = services.remote_scheduler(backend, request)
     tasks = {
         k: Trial.Task(faulty_trial, scheduler, name=f"faulty-{k}", **v) for k, v in LIMITS.items()
     }
@@ -82,8 +82,8 @@ def test_limits_and_crashes_cost_one_trial_each(backend):
     assert psutil.Process().children(recursive=True) == []
 
 
-def test_stopping_cancels_running_trials_on_the_cluster(backend, tmp_path):
-    scheduler = services.remote_scheduler(backend)
+def test_stopping_cancels_running_trials_on_the_cluster(backend, tmp_path, request):
+    scheduler = services.remote_scheduler(backend, request)
     task = Trial.Task(faulty_trial, scheduler)
     reports = []
     pidfiles = [tmp_path / f"t{i}.pid" for i in range(2)]
@@ -126,7 +126,9 @@ def _alive(pid: int) -> bool:
 def test_a_dying_engine_worker_costs_its_trial_only(service, tmp_path):
     """The engine's own worker process dies mid-trial (not just the sandbox)."""
     scheduler = services.remote_scheduler(service)
-    task = Trial.Task(faulty_trial, scheduler)
+    # With a limit, the trial runs in a sandbox on Ray too, whose parent is the Ray worker
+    # (without one, it runs in the Ray worker itself: a crash of the trial is the worker's).
+    task = Trial.Task(faulty_trial, scheduler, wall_time_limit=120)
     reports = {}
     killer = {"fault": "kill-parent-once", "marker": str(tmp_path / "killed"), "sleep": 30}
 

@@ -93,6 +93,15 @@ def _sigkill_self() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def where_am_i() -> tuple[int, str, str]:
+    """This process's id and name, and its parent's name."""
+    import psutil
+
+    me = psutil.Process()
+    parent = me.parent()
+    return os.getpid(), me.name(), parent.name() if parent is not None else ""
+
+
 def return_a_lock() -> Any:
     import threading
 
@@ -116,14 +125,14 @@ FAULTS = {
     "sigkill": lambda cfg: os.kill(os.getpid(), signal.SIGKILL),
     "segfault": lambda cfg: _segfault(),
     "grandchild": lambda cfg: _grandchild(cfg["path"]),
-    # The process that started this one (on Dask and Ray, the engine's worker itself), a moment
+    # The process that started this one (on Dask and Ray, the engine's worker itself), a second
     # into the trial, once: should the engine run the trial again, it then just sleeps.
     "kill-parent-once": lambda cfg: _kill_parent_once(cfg["marker"]),
 }
 
 
 def _kill_parent_once(marker: str) -> None:
-    time.sleep(0.2)
+    time.sleep(1.0)
     try:
         with open(marker, "x"):
             pass
