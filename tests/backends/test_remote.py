@@ -108,18 +108,14 @@ def test_stopping_cancels_running_trials_on_the_cluster(backend, tmp_path, reque
         assert isinstance(r, CrashReport)
         assert isinstance(r.exception, CallCancelledError)
     # The trials do not go on running on the cluster: their sandboxes are killed.
-    pids = [int(p.read_text()) for p in pidfiles]
-    deadline = time.monotonic() + 15
-    while any(_alive(pid) for pid in pids):
-        assert time.monotonic() < deadline, f"trials still running on the cluster: {pids}"
-        time.sleep(0.1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+    running = []
+    for pidfile in pidfiles:
+        try:
+            running.append(psutil.Process(int(pidfile.read_text())))
+        except psutil.NoSuchProcess:
+            continue  # gone already
+    _, alive = psutil.wait_procs(running, timeout=15)
+    assert alive == [], f"trials still running on the cluster: {alive}"
 
 
 @pytest.mark.parametrize("service", ["dask", "ray"])

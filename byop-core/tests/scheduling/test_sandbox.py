@@ -167,20 +167,27 @@ def test_the_child_is_replaced_past_max_functions():
 
 
 def test_a_thread_sandbox_ends_with_its_thread():
-    pids = []
+    children = []
 
     def work():
         thread_sandbox().run(packed(square), (2,), None)
-        pids.append(thread_sandbox().pid)
+        children.append(psutil.Process(thread_sandbox().pid))
 
     t = threading.Thread(target=work)
     t.start()
     t.join()
-    (pid,) = pids
-    deadline = time.monotonic() + 5
-    while psutil.pid_exists(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == []
+
+
+@pytest.mark.parametrize("obj", [PackedFunction, Sandbox], ids=lambda o: o.__name__)
+def test_docstring_examples_run(obj):
+    import inspect
+    import re
+    import textwrap
+
+    (code,) = re.findall(r"```python\n(.*?)```", inspect.getdoc(obj), re.DOTALL)
+    exec(compile(textwrap.dedent(code), "<docstring>", "exec"), {"__name__": "__main__"})
 
 
 _START_METHOD_RUN = """

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from byop.dask._backend import DaskBackend, DaskUnavailableError
 from byop.dask._jobqueue import JOBQUEUE_CLUSTERS, JobQueueBackend
-from byop.dask._remote import run_on_worker
 
 __all__ = [
     "JOBQUEUE_CLUSTERS",
     "DaskBackend",
     "DaskUnavailableError",
     "JobQueueBackend",
-    "run_on_worker",
 ]

@@ -10,6 +10,5 @@ only when a run starts.
 from __future__ import annotations
 
 from byop.ray._backend import RayBackend, RayUnavailableError
-from byop.ray._remote import run_on_worker
 
-__all__ = ["RayBackend", "RayUnavailableError", "run_on_worker"]
+__all__ = ["RayBackend", "RayUnavailableError"]
