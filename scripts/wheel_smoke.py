@@ -23,9 +23,20 @@ EXPECTED = {
     "smac": {"byop", "byop-core", "byop-configspace", "byop-smac"},
     "optuna": {"byop", "byop-core", "byop-optuna"},
     "configspace": {"byop", "byop-core", "byop-configspace"},
-    "all": {"byop", "byop-core", "byop-configspace", "byop-optuna", "byop-smac"},
+    "dask": {"byop", "byop-core", "byop-dask"},
+    "ray": {"byop", "byop-core", "byop-ray"},
+    "all": {
+        "byop",
+        "byop-core",
+        "byop-configspace",
+        "byop-optuna",
+        "byop-smac",
+        "byop-dask",
+        "byop-ray",
+    },
     "testing": {"byop", "byop-core", "byop-testing"},
 }
+BACKENDS = {"byop-dask": "dask", "byop-ray": "ray"}
 
 PARALLEL = "Running the Optimizer in a parallel fashion"  # run by the test suite, 5 s a block
 
@@ -60,15 +71,15 @@ def run_blocks(root: Path) -> int:
 
     sys.path.pop(0)
     pages = [root / "docs" / "guides" / "optimization.md"]
-    for integration in ("configspace", "optuna", "smac"):
+    for integration in ("configspace", "optuna", "smac", "dask", "ray"):
         page = root / "docs" / "integrations" / f"{integration}.md"
         if page.exists() and importlib.util.find_spec(f"byop.{integration}") is not None:
             pages.append(page)
     ran = 0
     for page in pages:
         for block in docblocks.blocks(page):
-            if not block.run or block.section == PARALLEL:
-                continue
+            if not block.run or block.section == PARALLEL or block.services:
+                continue  # (blocks that need a running service run in the test suite)
             if any(importlib.util.find_spec(m) is None for m in block.requires):
                 continue
             t0 = time.perf_counter()
@@ -119,6 +130,27 @@ def smoke_optimizers(extra: str) -> None:
             raise SystemExit(f"{missing!r} was created although byop[{missing}] is not installed")
 
 
+def smoke_backends(extra: str) -> None:
+    """Each installed back end is registered by name; a missing one names its extra."""
+    from byop.scheduling import Scheduler, UnknownBackendError
+
+    for dist, name in BACKENDS.items():
+        if dist in EXPECTED[extra]:
+            backend = Scheduler.with_backend(name).backend
+            print(f"  Scheduler.with_backend({name!r}) is a {type(backend).__name__}")
+            continue
+        try:
+            Scheduler.with_backend(name)
+        except UnknownBackendError as e:
+            if f"pip install byop[{name}]" not in str(e):
+                raise SystemExit(f"no install hint for the {name!r} back end: {e}") from e
+            print(
+                f"  the {name!r} back end is missing, and the error says: pip install byop[{name}]"
+            )
+        else:
+            raise SystemExit(f"the {name!r} back end exists although byop[{name}] is not installed")
+
+
 def check_plugins() -> None:
     """Every installed plugin loads."""
     from byop.plugins import list_plugins
@@ -141,6 +173,7 @@ def main() -> None:
     check_plugins()
     ran = run_blocks(args.root.resolve())
     smoke_optimizers(args.extra)
+    smoke_backends(args.extra)
     left = set(Path.cwd().iterdir()) - before
     if left:
         raise SystemExit(f"the examples left files in the working directory: {sorted(left)}")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from support.docblocks import Block
+from support.services import slurm_cluster  # noqa: F401 - a fixture for the back-end tests
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from support import services
 from support.docblocks import ROOT, all_blocks
 from support.guide_blocks import PARALLEL, parallel_block
 
@@ -25,6 +26,8 @@ def test_docs_block_runs(block):
     missing = [m for m in block.requires if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"needs {missing}")
+    for service in block.services:  # <!-- service: slurm -->: runs on the real service
+        services.need(service)
     proc = subprocess.run(
         [sys.executable, "-c", block.code],
         capture_output=True,

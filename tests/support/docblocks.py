@@ -16,7 +16,8 @@ _TAB = re.compile(r'^(?P<indent>\s*)===\s+"(?P<label>[^"]+)"')
 _HEADING = re.compile(r"^(#{1,6})\s+(?P<title>.+?)\s*$")
 _TITLE = re.compile(r'title="(?P<title>[^"]+)"')
 _NOT_RUN = re.compile(r"<!--\s*not run:")
-_REQUIRES = re.compile(r"<!--\s*requires:\s*(?P<mods>[\w., ]+?)\s*-->")
+_REQUIRES = re.compile(r"<!--.*?requires:\s*(?P<mods>[\w., ]+?)\s*(?:;|-->)")
+_SERVICE = re.compile(r"<!--.*?service:\s*(?P<names>[\w, ]+?)\s*(?:;|-->)")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Block:
     code: str
     run: bool
     requires: tuple[str, ...]
+    services: tuple[str, ...] = ()
+    """Running services the block needs (``<!-- service: slurm -->``), see support.services."""
 
     @property
     def id(self) -> str:
@@ -67,6 +70,9 @@ def blocks(path: Path) -> list[Block]:
             requires: tuple[str, ...] = ()
             if (r := _REQUIRES.search(before)) is not None:
                 requires = tuple(x.strip() for x in r.group("mods").split(","))
+            needs: tuple[str, ...] = ()
+            if (r := _SERVICE.search(before)) is not None:
+                needs = tuple(x.strip() for x in r.group("names").split(","))
             label = None
             if (t := _TITLE.search(info)) is not None:
                 label = t.group("title")
@@ -82,6 +88,7 @@ def blocks(path: Path) -> list[Block]:
                     code=code,
                     run=_NOT_RUN.search(before) is None,
                     requires=requires,
+                    services=needs,
                 )
             )
             i = j

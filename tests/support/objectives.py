@@ -89,6 +89,25 @@ def _segfault() -> None:
     ctypes.string_at(0)
 
 
+def _sigkill_self() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def where_am_i() -> tuple[int, str, str]:
+    """This process's id and name, and its parent's name."""
+    import psutil
+
+    me = psutil.Process()
+    parent = me.parent()
+    return os.getpid(), me.name(), parent.name() if parent is not None else ""
+
+
+def return_a_lock() -> Any:
+    import threading
+
+    return threading.Lock()
+
+
 def _grandchild(path: str) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=False
@@ -106,12 +125,28 @@ FAULTS = {
     "sigkill": lambda cfg: os.kill(os.getpid(), signal.SIGKILL),
     "segfault": lambda cfg: _segfault(),
     "grandchild": lambda cfg: _grandchild(cfg["path"]),
+    # The process that started this one (on Dask and Ray, the engine's worker itself), a second
+    # into the trial, once: should the engine run the trial again, it then just sleeps.
+    "kill-parent-once": lambda cfg: _kill_parent_once(cfg["marker"]),
 }
+
+
+def _kill_parent_once(marker: str) -> None:
+    time.sleep(1.0)
+    try:
+        with open(marker, "x"):
+            pass
+    except FileExistsError:
+        return
+    os.kill(os.getppid(), signal.SIGKILL)
 
 
 def faulty_trial(trial: Trial[Any]) -> Any:
     """Does what ``trial.config["fault"]`` says, or succeeds when it says nothing."""
     fault = trial.config.get("fault")
+    if "pidfile" in trial.config:  # say where it runs, for tests that look for it afterwards
+        with open(trial.config["pidfile"], "w") as f:
+            f.write(str(os.getpid()))
     with trial.begin():
         if fault is not None:
             FAULTS[fault](trial.config)

@@ -420,14 +420,23 @@ def test_run_twice(make_scheduler):
     assert out == [9, 9]
 
 
-def test_with_backend_by_name_and_unknown_name():
+def test_with_backend_by_name_and_unknown_name(monkeypatch):
+    from byop import plugins
+
     for name in ("sequential", "threads", "processes"):
         s = Scheduler.with_backend(name)
         assert s.backend.name == name
     s = Scheduler.with_backend("processes", n_workers=3)
     assert s.backend.n_workers == 3
-    with pytest.raises(UnknownBackendError, match=r"'processes'.*pip install byop\[ray\]"):
-        Scheduler.with_backend("ray")
+    # As without byop[ray] installed: its plugin does not load.
+    monkeypatch.setenv(plugins.BLOCK_ENV, "broken,ray")
+    plugins.reset()
+    try:
+        with pytest.raises(UnknownBackendError, match=r"'processes'.*pip install byop\[ray\]"):
+            Scheduler.with_backend("ray")
+    finally:
+        monkeypatch.undo()
+        plugins.reset()
 
 
 def test_user_executor_is_left_running():

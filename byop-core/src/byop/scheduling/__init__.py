@@ -2,7 +2,10 @@
 
 A `Scheduler` runs `Task`s on a back end (processes, threads, in this thread, or any
 `concurrent.futures.Executor`; Dask, Ray and Slurm arrive as plugins). `Trial.Task` (a
-`TrialTask`) runs an objective on trials and emits each trial's report.
+`TrialTask`) runs an objective on trials and emits each trial's report. A back end over another
+engine runs each call in a `Sandbox` on the engine's worker (`PackedFunction`, `pack_call`,
+`run_packed`, `unpickle_outcome`), to keep the process back end's limits and crash isolation
+there.
 """
 
 from __future__ import annotations
@@ -31,6 +34,13 @@ from byop.scheduling._limits import (
 )
 from byop.scheduling._policy import Action, FailurePolicy
 from byop.scheduling._process import ProcessBackend
+from byop.scheduling._sandbox import (
+    PackedFunction,
+    Sandbox,
+    pack_call,
+    run_packed,
+    unpickle_outcome,
+)
 from byop.scheduling._scheduler import ExitStatus, Scheduler
 from byop.scheduling._stop import (
     AllOf,
@@ -63,8 +73,10 @@ __all__ = [
     "MemoryLimitExceeded",
     "NoImprovement",
     "NotPicklableError",
+    "PackedFunction",
     "Predicate",
     "ProcessBackend",
+    "Sandbox",
     "Scheduler",
     "SchedulerNotRunningError",
     "SequentialBackend",
@@ -77,6 +89,9 @@ __all__ = [
     "UnknownBackendError",
     "WallTimeLimitExceeded",
     "WorkerDiedError",
+    "pack_call",
     "parse_memory",
+    "run_packed",
     "thread_backend",
+    "unpickle_outcome",
 ]

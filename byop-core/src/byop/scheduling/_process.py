@@ -25,9 +25,11 @@ import os
 import pickle
 import select
 import signal
+import subprocess
 import sys
 import time
 from collections import deque
+from multiprocessing import reduction
 from typing import Any
 
 from byop.scheduling._backends import check_picklable, describe
@@ -109,6 +111,27 @@ def _reap(block_for: list[int] | None = None) -> None:
             return
 
 
+class _PassedFd:
+    """A file descriptor handed to a worker started by ``spawn`` or ``forkserver``.
+
+    Pickled as multiprocessing's ``DupFd``, so the descriptor travels with the process's
+    arguments; the worker receives it as a plain int.
+    """
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_received_fd, (reduction.DupFd(self.fd),))
+
+
+def _received_fd(dup: Any) -> int:
+    fd: int = dup.detach()
+    return fd
+
+
 def _worker_main(rfd: int, wfd: int, close_fds: list[int]) -> None:
     """The loop of one worker process: receive a call, run it, send the outcome back."""
     for fd in close_fds:
@@ -166,6 +189,69 @@ def _unsendable(fn: Any, ok: bool, value: Any, error: Exception) -> BaseExceptio
             "dicts, numpy arrays)."
         )
     return ForeignException(f"{type(value).__module__}.{type(value).__qualname__}", str(value))
+
+
+# ---------------------------------------------------------------------- fresh interpreters
+_EXEC_MAIN = (
+    "import sys; sys.path[:] = sys.argv[3:]; "
+    "from byop.scheduling._process import _worker_main; "
+    "_worker_main(int(sys.argv[1]), int(sys.argv[2]), [])"
+)
+
+
+class _ExecProcess:
+    """A worker started as a fresh interpreter (``start_method="exec"``).
+
+    Nothing of the parent comes along but the two pipe ends and ``sys.path``: no fork of a
+    process that may be running threads, and, unlike ``spawn`` and ``forkserver``, no import
+    of the parent's ``__main__``, so it works from any script, notebook or engine worker. The
+    same interface as the ``multiprocessing.Process`` objects the back end uses.
+    """
+
+    def __init__(self, rfd: int, wfd: int) -> None:
+        self._fds = (rfd, wfd)
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._exit_r = -1
+        self.pid = 0
+        self.sentinel = -1
+
+    def start(self) -> None:
+        rfd, wfd = self._fds
+        fds: tuple[int, ...] = (rfd, wfd)
+        exit_w = -1
+        if not hasattr(os, "pidfd_open"):
+            # Elsewhere than Linux: a pipe the worker holds open until it exits.
+            self._exit_r, exit_w = os.pipe()
+            fds = (*fds, exit_w)
+        self._popen = subprocess.Popen(
+            [sys.executable, "-c", _EXEC_MAIN, str(rfd), str(wfd), *sys.path],
+            pass_fds=fds,
+            stdin=subprocess.DEVNULL,
+            process_group=0,  # its own group from the start, as the worker sets it later
+        )
+        self.pid = self._popen.pid
+        if exit_w >= 0:
+            os.close(exit_w)
+            self.sentinel = self._exit_r
+        else:
+            self.sentinel = os.pidfd_open(self.pid)
+
+    @property
+    def exitcode(self) -> int | None:
+        return None if self._popen is None else self._popen.poll()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._popen is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._popen.wait(timeout)
+
+    def close(self) -> None:
+        if self.sentinel >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.sentinel)
+            self.sentinel = -1
+
+    __del__ = close
 
 
 # ---------------------------------------------------------------------- main side
@@ -231,7 +317,9 @@ class ProcessBackend:
         start_method: How workers start: ``"fork"`` (the default on Linux: fast, and the
             functions of a script or notebook are there already), ``"forkserver"`` or
             ``"spawn"`` (safer when the main process runs threads; functions defined in
-            ``__main__`` are then sent by value).
+            ``__main__`` are then sent by value), or ``"exec"``: a fresh interpreter that
+            gets only this process's ``sys.path``, never forked from it and importing nothing
+            of its ``__main__`` (what sandboxes inside Dask and Ray workers use).
         grace: Seconds past a wall-time or CPU-time limit before a worker is killed.
     """
 
@@ -248,7 +336,9 @@ class ProcessBackend:
             start_method = "fork" if sys.platform == "linux" else "spawn"
         self.start_method = start_method
         self.grace = grace
-        self._ctx: Any = multiprocessing.get_context(start_method)
+        self._ctx: Any = (
+            None if start_method == "exec" else multiprocessing.get_context(start_method)
+        )
         self._workers: dict[int, _Worker] = {}  # by pid
         self._idle: deque[_Worker] = deque()
         self._queue: deque[Call] = deque()
@@ -279,13 +369,20 @@ class ProcessBackend:
     def _spawn(self) -> _Worker:
         to_worker_r, to_worker_w = os.pipe()
         to_main_r, to_main_w = os.pipe()
-        close = [*self._inherited_fds(), to_worker_w, to_main_r]
-        process = self._ctx.Process(
-            target=_worker_main,
-            args=(to_worker_r, to_main_w, close),
-            name="byop-worker",
-            daemon=False,
-        )
+        args: tuple[Any, ...]
+        process: Any
+        if self.start_method == "exec":
+            process = _ExecProcess(to_worker_r, to_main_w)
+        else:
+            if self.start_method == "fork":
+                # A forked worker inherits every descriptor: it closes those not its own.
+                args = (to_worker_r, to_main_w, [*self._inherited_fds(), to_worker_w, to_main_r])
+            else:
+                # Only the descriptors passed reach a spawned worker (at other numbers).
+                args = (_PassedFd(to_worker_r), _PassedFd(to_main_w), [])
+            process = self._ctx.Process(
+                target=_worker_main, args=args, name="byop-worker", daemon=False
+            )
         process.start()
         # Both sides set the worker's process group, so it holds from the start, whichever
         # runs first (the classic race of job-control shells).
@@ -515,12 +612,12 @@ class ProcessBackend:
             call.fail(worker.kill_reason, None)
             return call
         self._deaths_in_a_row += 1
-        call.fail(self._death_error(worker), None)
+        call.fail(self._death_error(worker, call), None)
         return call
 
-    def _death_error(self, worker: _Worker) -> WorkerDiedError:
+    def _death_error(self, worker: _Worker, call: Call) -> WorkerDiedError:
         code = worker.process.exitcode
-        what = describe(worker.call.fn) if worker.call is not None else "a call"
+        what = describe(call.fn)
         if code is not None and code < 0:
             name = _signal_name(-code)
             return WorkerDiedError(
