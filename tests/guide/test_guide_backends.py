@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from guide.test_guide_parallel import HEADER, PAGE, SECTION, TRAILER, _check
+from guide.test_guide_parallel import HEADER, TRAILER, _check
 from support import services
-from support.docblocks import find
+from support.guide_blocks import parallel_block
 
 ORIGINAL = "scheduler = Scheduler.with_processes(n_workers)"
 
@@ -37,7 +37,7 @@ def _replacement(backend: str, tmp_path: Path) -> str:
 def test_scaling_up_on(backend, tmp_path):
     if backend != "dask-local":
         services.need(backend)
-    block = find(PAGE, SECTION, "Scaling Up", nth=0)
+    block = parallel_block("scaling-up")
     assert ORIGINAL in block.code
     code = HEADER + block.code.replace(ORIGINAL, _replacement(backend, tmp_path)) + TRAILER
     script = tmp_path / "block.py"
