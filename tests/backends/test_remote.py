@@ -8,11 +8,10 @@ report of the right kind, the healthy ones must succeed, and the run must go on.
 
 from __future__ import annotations
 
-import time
-
 import psutil
 import pytest
 from support import services
+from support.announce import Announcements
 from support.objectives import faulty_trial
 
 from byop.optimization import CrashReport, FailReport, SuccessReport, Trial
@@ -82,36 +81,35 @@ def test_limits_and_crashes_cost_one_trial_each(backend, request):
     assert psutil.Process().children(recursive=True) == []
 
 
-def test_stopping_cancels_running_trials_on_the_cluster(backend, tmp_path, request):
+def test_stopping_cancels_running_trials_on_the_cluster(backend, request):
     scheduler = services.remote_scheduler(backend, request)
     task = Trial.Task(faulty_trial, scheduler)
     reports = []
-    pidfiles = [tmp_path / f"t{i}.pid" for i in range(2)]
+    pids: list[int] = []
 
-    @scheduler.on_start
-    def start():
-        for i, pidfile in enumerate(pidfiles):
-            task(Trial(name=f"long{i}", config={"sleep": 60, "pidfile": str(pidfile)}))
+    with Announcements() as started:
 
-    @scheduler.on_start
-    def stop_once_both_run():
-        deadline = time.monotonic() + 60
-        while not all(p.exists() and p.read_text() for p in pidfiles):
-            assert time.monotonic() < deadline, "the trials did not start"
-            time.sleep(0.05)
-        scheduler.stop("enough")
+        @scheduler.on_start
+        def start():
+            for i in range(2):
+                task(Trial(name=f"long{i}", config={"sleep": 60, "announce": started.address}))
 
-    task.on_report(reports.append)
-    assert scheduler.run(timeout=120, wait=False) is ExitStatus.STOPPED
+        @scheduler.on_start
+        def stop_once_both_run():
+            pids.extend(started.wait(2, timeout=60))
+            scheduler.stop("enough")
+
+        task.on_report(reports.append)
+        assert scheduler.run(timeout=120, wait=False) is ExitStatus.STOPPED
     assert sorted(r.trial.name for r in reports) == ["long0", "long1"]
     for r in reports:
         assert isinstance(r, CrashReport)
         assert isinstance(r.exception, CallCancelledError)
     # The trials do not go on running on the cluster: their sandboxes are killed.
     running = []
-    for pidfile in pidfiles:
+    for pid in pids:
         try:
-            running.append(psutil.Process(int(pidfile.read_text())))
+            running.append(psutil.Process(pid))
         except psutil.NoSuchProcess:
             continue  # gone already
     _, alive = psutil.wait_procs(running, timeout=15)

@@ -10,6 +10,8 @@ import sys
 import time
 from typing import Any
 
+from support.announce import announce
+
 from byop.optimization import Trial
 
 
@@ -144,9 +146,8 @@ def _kill_parent_once(marker: str) -> None:
 def faulty_trial(trial: Trial[Any]) -> Any:
     """Does what ``trial.config["fault"]`` says, or succeeds when it says nothing."""
     fault = trial.config.get("fault")
-    if "pidfile" in trial.config:  # say where it runs, for tests that look for it afterwards
-        with open(trial.config["pidfile"], "w") as f:
-            f.write(str(os.getpid()))
+    if "announce" in trial.config:  # say that it runs, and where (see support.announce)
+        announce(trial.config["announce"])
     with trial.begin():
         if fault is not None:
             FAULTS[fault](trial.config)

@@ -22,6 +22,7 @@ from typing import Any
 
 import cloudpickle
 import pytest
+import support.announce
 import support.objectives
 
 REQUIRE = os.environ.get("BYOP_REQUIRE_SERVICES") == "1"
@@ -31,7 +32,9 @@ SERVICES = {
     "slurm": "BYOP_SLURM",
 }
 
+# The services' workers cannot import the tests' modules: objectives travel by value.
 cloudpickle.register_pickle_by_value(support.objectives)
+cloudpickle.register_pickle_by_value(support.announce)
 
 
 def available(service: str) -> bool:
