@@ -180,16 +180,6 @@ def test_a_thread_sandbox_ends_with_its_thread():
     assert alive == []
 
 
-@pytest.mark.parametrize("obj", [PackedFunction, Sandbox], ids=lambda o: o.__name__)
-def test_docstring_examples_run(obj):
-    import inspect
-    import re
-    import textwrap
-
-    (code,) = re.findall(r"```python\n(.*?)```", inspect.getdoc(obj), re.DOTALL)
-    exec(compile(textwrap.dedent(code), "<docstring>", "exec"), {"__name__": "__main__"})
-
-
 _START_METHOD_RUN = """
 import sys
 import psutil

@@ -3,9 +3,10 @@
 A `Scheduler` runs `Task`s on a back end (processes, threads, in this thread, or any
 `concurrent.futures.Executor`; Dask, Ray and Slurm arrive as plugins). `Trial.Task` (a
 `TrialTask`) runs an objective on trials and emits each trial's report. A back end over another
-engine runs each call in a `Sandbox` on the engine's worker (`PackedFunction`, `pack_call`,
-`run_packed`, `unpickle_outcome`), to keep the process back end's limits and crash isolation
-there.
+engine runs each call in a `Sandbox` on the engine's worker (`PackedFunction`,
+`PackedFunctions`, `pack_call`, `run_packed`, `unpickle_outcome`), to keep the process back
+end's limits and crash isolation there, and hands finished calls to `Backend.wait` through an
+`Inbox`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from byop.scheduling._backends import (
     Backend,
     ExecutorBackend,
+    Inbox,
     SequentialBackend,
     thread_backend,
 )
@@ -36,6 +38,7 @@ from byop.scheduling._policy import Action, FailurePolicy
 from byop.scheduling._process import ProcessBackend
 from byop.scheduling._sandbox import (
     PackedFunction,
+    PackedFunctions,
     Sandbox,
     pack_call,
     run_packed,
@@ -68,12 +71,14 @@ __all__ = [
     "ExecutorBackend",
     "ExitStatus",
     "FailurePolicy",
+    "Inbox",
     "Limits",
     "MaxTrials",
     "MemoryLimitExceeded",
     "NoImprovement",
     "NotPicklableError",
     "PackedFunction",
+    "PackedFunctions",
     "Predicate",
     "ProcessBackend",
     "Sandbox",

@@ -9,7 +9,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import CallCancelledError, NotPicklableError
@@ -66,6 +66,61 @@ def check_picklable(fn: Any, what: str) -> bytes:
     return data
 
 
+T = TypeVar("T")
+_WAKEUP: Any = object()
+
+
+class Inbox(Generic[T]):
+    """What callback threads hand to a back end's `Backend.wait`: finished calls, or news.
+
+    `put` and `wakeup` work from any thread. `take` blocks until the first item arrives (or
+    ``timeout`` passes, or a `wakeup`), then takes every other item already there.
+
+    Example:
+        ```python
+        from byop.scheduling import Inbox
+
+        inbox: Inbox[int] = Inbox()
+        inbox.put(1)
+        inbox.wakeup()
+        inbox.put(2)
+        assert inbox.take(timeout=0) == [1, 2]
+        assert inbox.take(timeout=0) == []
+        ```
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def put(self, item: T) -> None:
+        """Hand ``item`` to `take`."""
+        self._queue.put(item)
+
+    def wakeup(self) -> None:
+        """Make a blocked `take` return, with what is there (perhaps nothing)."""
+        self._queue.put(_WAKEUP)
+
+    def take(self, timeout: float | None) -> list[T]:
+        """The items that have arrived, waiting up to ``timeout`` seconds for the first."""
+        q = self._queue
+        try:
+            first = q.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        out: list[T] = [] if first is _WAKEUP else [first]
+        while True:
+            try:
+                item = q.get_nowait()
+            except queue.Empty:
+                return out
+            if item is not _WAKEUP:
+                out.append(item)
+
+    def clear(self) -> None:
+        """Drop whatever has not been taken."""
+        self.take(timeout=0)
+
+
 def describe(fn: Any) -> str:
     """A readable name for a function: ``poly (module __main__)``."""
     name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
@@ -95,7 +150,7 @@ class SequentialBackend:
             return []
         call = self._queue.popleft()
         call.state = CallState.RUNNING
-        _record(call, execute(call.fn, call.args, call.kwargs, call.applied_limits))
+        call.record(execute(call.fn, call.args, call.kwargs, call.applied_limits))
         return [call]
 
     def wakeup(self) -> None:
@@ -108,14 +163,6 @@ class SequentialBackend:
         for call in cancelled:
             call.cancel(CallCancelledError("the scheduler stopped before this call ran"))
         return cancelled
-
-
-def _record(call: Call, outcome: Outcome) -> None:
-    ok, value, tb = outcome
-    if ok:
-        call.succeed(value)
-    else:
-        call.fail(value, tb)
 
 
 class ExecutorBackend:
@@ -145,7 +192,7 @@ class ExecutorBackend:
         self._shut = False
         self.name = name or type(executor).__name__
         self.in_process = isinstance(executor, ThreadPoolExecutor)
-        self._done: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+        self._done: Inbox[Call] = Inbox()
         self._running: dict[int, Call] = {}
         self._lock = threading.Lock()
         self._pickled: set[int] = set()
@@ -189,27 +236,16 @@ class ExecutorBackend:
         elif (exc := future.exception()) is not None:
             call.fail(exc, None)
         else:
-            _record(call, future.result())
+            call.record(future.result())
         self._done.put(call)
 
     def wait(self, timeout: float | None) -> list[Call]:
-        """Block on the done-queue, then take everything else already there."""
-        try:
-            first = self._done.get(timeout=timeout)
-        except queue.Empty:
-            return []
-        out = [] if first is None else [first]
-        while True:
-            try:
-                item = self._done.get_nowait()
-            except queue.Empty:
-                return out
-            if item is not None:
-                out.append(item)
+        """The calls that have finished, waiting up to ``timeout`` for the first."""
+        return self._done.take(timeout)
 
     def wakeup(self) -> None:
         """Wake `wait`."""
-        self._done.put(None)
+        self._done.wakeup()
 
     def shutdown(self, *, cancel: bool) -> list[Call]:
         """Shut an owned executor down; with ``cancel``, end the calls still running."""

@@ -103,6 +103,18 @@ class Call:
         self.error = error
         self.traceback = traceback
 
+    def record(self, outcome: tuple[bool, Any, str | None]) -> None:
+        """Record an outcome as the executing side returns it.
+
+        Args:
+            outcome: ``(True, value, None)``, or ``(False, exception, formatted traceback)``.
+        """
+        ok, value, traceback = outcome
+        if ok:
+            self.succeed(value)
+        else:
+            self.fail(value, traceback)
+
     def cancel(self, error: BaseException) -> None:
         """Record that the call was cancelled or terminated, and why."""
         self.state = CallState.CANCELLED

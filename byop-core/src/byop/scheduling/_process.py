@@ -532,10 +532,7 @@ class ProcessBackend:
             self._idle.append(worker)
         if call is None or call.id != call_id:
             return None
-        if ok:
-            call.succeed(value)
-        else:
-            call.fail(value, tb)
+        call.record((ok, value, tb))
         return call
 
     def _dispatch_next(self, worker: _Worker) -> None:

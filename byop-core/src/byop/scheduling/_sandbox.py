@@ -139,6 +139,47 @@ class PackedFunction:
         return f"PackedFunction({self.name}, key={self.key[:8]})"
 
 
+class PackedFunctions:
+    """The packed functions of a back end's calls: each function packed once per run.
+
+    Calls of one task share their function and limits, so a back end packs them once and sends
+    the same bytes with every call. A back end clears the cache when its run ends, so that it
+    keeps no user function alive.
+
+    Example:
+        ```python
+        from byop.scheduling import Call, Limits, PackedFunctions, Task
+
+        packs = PackedFunctions()
+        task = Task(abs)
+        first = Call(task, abs, (-3,), {}, Limits(wall_time=5.0))
+        second = Call(task, abs, (-4,), {}, Limits(wall_time=5.0))
+        assert packs.of_call(first) is packs.of_call(second)
+        packs.clear()
+        ```
+    """
+
+    def __init__(self) -> None:
+        self._packed: dict[tuple[int, Limits | None, bool], tuple[Any, PackedFunction]] = {}
+
+    def of_call(self, call: Call) -> PackedFunction:
+        """The call's packed function, packed now if its function was not yet.
+
+        Raises:
+            NotPicklableError: The function cannot be pickled.
+        """
+        ident = (id(call.fn), call.limits, call.wrapped)
+        entry = self._packed.get(ident)
+        if entry is None or entry[0] is not call.fn:  # an id reused by another function
+            entry = (call.fn, PackedFunction.of_call(call))
+            self._packed[ident] = entry
+        return entry[1]
+
+    def clear(self) -> None:
+        """Forget every packed function."""
+        self._packed.clear()
+
+
 def pickle_call(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> bytes:
     """A call's arguments as bytes, for `run_packed` on an engine's worker.
 

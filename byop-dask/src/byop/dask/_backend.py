@@ -6,7 +6,6 @@ import contextlib
 import functools
 import logging
 import os
-import queue
 import re
 import threading
 import traceback
@@ -19,7 +18,8 @@ from byop.scheduling import (
     Call,
     CallCancelledError,
     CallState,
-    PackedFunction,
+    Inbox,
+    PackedFunctions,
     WorkerDiedError,
     pack_call,
     unpickle_outcome,
@@ -162,10 +162,11 @@ class DaskBackend:
         """The client in use during a run."""
         self._owns_cluster = False
         self._owns_client = False
-        self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Finished futures, and ("lost", worker, task keys) when a worker running calls leaves.
+        self._done: Inbox[Any] = Inbox()
         self._running: dict[str, Call] = {}  # by task key
         self._lock = threading.Lock()
-        self._packed: dict[tuple[int, Any, bool], tuple[Callable[..., Any], PackedFunction]] = {}
+        self._packs = PackedFunctions()
         self._previous_handlers: dict[str, Any] = {}
         self._topics_lock = threading.Lock()
         self._listening = False
@@ -293,19 +294,11 @@ class DaskBackend:
             self._done.put(("lost", worker, ours))
 
     # ---------------------------------------------------------------- submitting
-    def _pack(self, call: Call) -> PackedFunction:
-        ident = (id(call.fn), call.limits, call.wrapped)
-        entry = self._packed.get(ident)
-        if entry is None or entry[0] is not call.fn:
-            entry = (call.fn, PackedFunction.of_call(call))
-            self._packed[ident] = entry
-        return entry[1]
-
     def submit(self, call: Call) -> None:
         """Submit the call as a Dask task; its outcome comes back through a done-callback."""
         from byop.dask._remote import run_on_worker
 
-        packed = self._pack(call)
+        packed = self._packs.of_call(call)
         data = pack_call(packed, call.args, call.kwargs)
         key = f"byop-{_slug(packed.name)}-{uuid.uuid4().hex}"
         future = self.client.submit(run_on_worker, data, key=key, pure=False)
@@ -322,21 +315,9 @@ class DaskBackend:
     # ---------------------------------------------------------------- waiting
     def wait(self, timeout: float | None) -> list[Call]:
         """Block until calls finish (or a worker running some leaves), then collect them."""
-        try:
-            first = self._done.get(timeout=timeout)
-        except queue.Empty:
-            return []
-        items = [first]
-        while True:
-            try:
-                items.append(self._done.get_nowait())
-            except queue.Empty:
-                break
         out: list[Call] = []
         finished: list[Call] = []
-        for item in items:
-            if item is None:
-                continue
+        for item in self._done.take(timeout):
             if isinstance(item, tuple):
                 out.extend(self._lost(item[1], item[2]))
                 continue
@@ -362,12 +343,12 @@ class DaskBackend:
         except Exception:
             for call in calls:
                 try:
-                    _record(call, call.handle.result())
+                    call.record(unpickle_outcome(call.handle.result()))
                 except Exception as e:
                     call.fail(_explain(e), traceback.format_exc())
             return
         for call, outcome in zip(calls, outcomes, strict=True):
-            _record(call, outcome)
+            call.record(unpickle_outcome(outcome))
 
     def _record_failure(self, call: Call, future: Any) -> None:
         if future.status == "cancelled":
@@ -409,7 +390,7 @@ class DaskBackend:
 
     def wakeup(self) -> None:
         """Wake `wait` from any thread."""
-        self._done.put(None)
+        self._done.wakeup()
 
     # ---------------------------------------------------------------- stopping
     def shutdown(self, *, cancel: bool) -> list[Call]:
@@ -441,13 +422,9 @@ class DaskBackend:
         self.client = None
         self._owns_client = False
         self._stop_cluster()
-        self._packed.clear()
+        self._packs.clear()
         self._started.clear()
-        while True:
-            try:
-                self._done.get_nowait()
-            except queue.Empty:
-                break
+        self._done.clear()
         return ended
 
     def __repr__(self) -> str:
@@ -460,14 +437,6 @@ def _both(first: Callable[[Any], None], second: Callable[[Any], None], event: An
     with contextlib.suppress(Exception):
         first(event)
     second(event)
-
-
-def _record(call: Call, outcome: bytes) -> None:
-    ok, value, tb = unpickle_outcome(outcome)
-    if ok:
-        call.succeed(value)
-    else:
-        call.fail(value, tb)
 
 
 def _explain(error: BaseException) -> BaseException:

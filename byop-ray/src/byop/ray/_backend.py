@@ -5,11 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
 import socket
 import threading
 import traceback
-from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -18,7 +16,8 @@ from byop.scheduling import (
     Call,
     CallCancelledError,
     CallState,
-    PackedFunction,
+    Inbox,
+    PackedFunctions,
     WorkerDiedError,
     pack_call,
     unpickle_outcome,
@@ -139,10 +138,10 @@ class RayBackend:
         self._connected = False
         self._owns_connection = False
         self._remote: Any = None
-        self._done: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+        self._done: Inbox[Call] = Inbox()
         self._running: dict[int, Call] = {}
         self._lock = threading.Lock()
-        self._packed: dict[tuple[int, Any, bool], tuple[Callable[..., Any], PackedFunction]] = {}
+        self._packs = PackedFunctions()
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -196,18 +195,9 @@ class RayBackend:
             )
 
     # ---------------------------------------------------------------- submitting
-    def _pack(self, call: Call) -> PackedFunction:
-        """The call's packed function (made once per function and run)."""
-        ident = (id(call.fn), call.limits, call.wrapped)
-        entry = self._packed.get(ident)
-        if entry is None or entry[0] is not call.fn:
-            entry = (call.fn, PackedFunction.of_call(call))
-            self._packed[ident] = entry
-        return entry[1]
-
     def submit(self, call: Call) -> None:
         """Submit the call as a Ray task; its outcome comes back through a done-callback."""
-        ref = self._remote.remote(pack_call(self._pack(call), call.args, call.kwargs))
+        ref = self._remote.remote(pack_call(self._packs.of_call(call), call.args, call.kwargs))
         call.handle = ref
         call.state = CallState.RUNNING
         with self._lock:
@@ -220,35 +210,21 @@ class RayBackend:
             if self._running.pop(call.id, None) is None:
                 return  # already ended by shutdown(cancel=True)
         try:
-            ok, value, tb = unpickle_outcome(future.result())
+            outcome = unpickle_outcome(future.result())
         except BaseException as e:
             call.fail(_explain(e, call), "".join(traceback.format_exception(e)))
         else:
-            if ok:
-                call.succeed(value)
-            else:
-                call.fail(value, tb)
+            call.record(outcome)
         self._done.put(call)
 
     # ---------------------------------------------------------------- waiting
     def wait(self, timeout: float | None) -> list[Call]:
-        """Block until calls finish, then take every other finished one too."""
-        try:
-            first = self._done.get(timeout=timeout)
-        except queue.Empty:
-            return []
-        out = [] if first is None else [first]
-        while True:
-            try:
-                item = self._done.get_nowait()
-            except queue.Empty:
-                return out
-            if item is not None:
-                out.append(item)
+        """The calls that have finished, waiting up to ``timeout`` for the first."""
+        return self._done.take(timeout)
 
     def wakeup(self) -> None:
         """Wake `wait` from any thread."""
-        self._done.put(None)
+        self._done.wakeup()
 
     # ---------------------------------------------------------------- stopping
     def shutdown(self, *, cancel: bool) -> list[Call]:
@@ -280,12 +256,8 @@ class RayBackend:
         self._owns_connection = False
         self._connected = False
         self._remote = None
-        self._packed.clear()
-        while True:
-            try:
-                self._done.get_nowait()
-            except queue.Empty:
-                break
+        self._packs.clear()
+        self._done.clear()
         return ended
 
     def __repr__(self) -> str:
