@@ -22,6 +22,7 @@ from byop.optimization._errors import (
 from byop.optimization._exceptions import ForeignException
 from byop.optimization._optimize import NoBudgetError, ResumeNotSupportedError, optimize
 from byop.optimization._optimizer import Metric, Optimizer, SupportsRestore, as_metrics
+from byop.optimization._pending import PendingTrials
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
 from byop.optimization._time import TimeInterval, TimeKind
 from byop.optimization._trial import (
@@ -42,6 +43,7 @@ __all__ = [
     "NoBudgetError",
     "NoReportError",
     "Optimizer",
+    "PendingTrials",
     "RSTrialInfo",
     "RandomSearch",
     "Report",

@@ -8,8 +8,8 @@ from typing import Any
 
 from attrs import frozen
 
-from byop.optimization._errors import UnknownTrialError
 from byop.optimization._optimizer import Metric, as_metrics
+from byop.optimization._pending import PendingTrials
 from byop.optimization._trial import Report, Trial
 from byop.pipeline import Sampler, as_sampler, config_key, sampler_for
 
@@ -84,8 +84,7 @@ class RandomSearch:
         self.metrics = as_metrics(metrics)
         self._stream: Iterator[dict[str, Any]] | None = None
         self._seen: set[Any] = set()
-        self._pending: dict[str, Trial[RSTrialInfo]] = {}
-        self._told: set[str] = set()
+        self._pending: PendingTrials[Trial[RSTrialInfo]] = PendingTrials("RandomSearch")
         self._next = 0
         # Configurations of restored reports, with how often each is still to be drawn again:
         # the restarted stream replays them first, and a replay is not a failed attempt.
@@ -125,7 +124,7 @@ class RandomSearch:
         self._next = number + 1
         name = f"rs-{number}"
         trial: Trial[RSTrialInfo] = Trial(name, config, RSTrialInfo(number, attempts), self.seed)
-        self._pending[name] = trial
+        self._pending.add(name, trial)
         return trial
 
     def _skip_replays(
@@ -149,17 +148,7 @@ class RandomSearch:
         Raises:
             UnknownTrialError: The trial was not asked of this optimizer, or was told already.
         """
-        name = report.trial.name
-        if self._pending.pop(name, None) is None:
-            if name in self._told:
-                raise UnknownTrialError(
-                    f"Trial {name!r} was already told to this RandomSearch; tell each report once."
-                )
-            raise UnknownTrialError(
-                f"Trial {name!r} was not asked of this RandomSearch; tell an optimizer only the "
-                "reports of trials it asked for (use restore() for reports of an earlier run)."
-            )
-        self._told.add(name)
+        self._pending.pop(report.trial.name)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Take reports of an earlier run: their configurations count as seen.
@@ -172,10 +161,10 @@ class RandomSearch:
         for report in reports:
             trial = report.trial
             key = config_key(trial.config)
-            if trial.name not in self._told:
+            if trial.name not in self._pending.told:
                 self._replays[key] = self._replays.get(key, 0) + 1
             self._seen.add(key)
-            self._told.add(trial.name)
+            self._pending.mark_told(trial.name)
             number = _rs_number(trial)
             if number is not None:
                 self._next = max(self._next, number + 1)

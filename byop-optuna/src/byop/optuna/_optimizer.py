@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from attrs import field, frozen
 
-from byop.optimization import Metric, Report, Trial, UnknownTrialError, as_metrics
+from byop.optimization import Metric, PendingTrials, Report, Trial, as_metrics
 from byop.optuna._parser import optuna_module, to_optuna
 from byop.pipeline import InvalidSpaceError, Space
 from byop.serialization import register_type
@@ -118,8 +118,7 @@ class OptunaOptimizer:
         self.max_forbidden_retries = max_forbidden_retries
         self._complete = optuna_mod.trial.TrialState.COMPLETE
         self._fail = optuna_mod.trial.TrialState.FAIL
-        self._pending: dict[str, optuna.Trial] = {}
-        self._names: set[str] = set()
+        self._pending: PendingTrials[optuna.Trial] = PendingTrials("OptunaOptimizer")
 
     @classmethod
     def create(
@@ -223,8 +222,7 @@ class OptunaOptimizer:
                 "row; the space's forbidden clauses may exclude all of it."
             )
         number = optuna_trial.number
-        name = self._unique(f"{self.PREFIX}-{number}")
-        self._pending[name] = optuna_trial
+        name = self._pending.add(f"{self.PREFIX}-{number}", optuna_trial)
         return Trial(name, config, OptunaTrialInfo(number, dict(params)))
 
     def tell(self, report: Report[OptunaTrialInfo]) -> None:
@@ -236,14 +234,12 @@ class OptunaOptimizer:
         """
         name = report.trial.name
         optuna_trial = self._pending.get(name)
-        if optuna_trial is None:
-            raise _unknown(name, self._names)
         if isinstance(report, Trial.SuccessReport):
             values = [float(report[m.name]) for m in self.metrics]
             self.study.tell(optuna_trial, values=values, state=self._complete)
         else:
             self.study.tell(optuna_trial, state=self._fail)
-        del self._pending[name]
+        self._pending.pop(name)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Add the reports of an earlier run to the study (``study.add_trial``).
@@ -281,17 +277,9 @@ class OptunaOptimizer:
             except ValueError as e:
                 raise ValueError(f"Cannot restore trial {trial.name!r} into the study: {e}") from e
             self.study.add_trial(frozen_trial)
-            self._names.add(trial.name)
+            self._pending.mark_told(trial.name)
 
     # ------------------------------------------------------------------ helpers
-    def _unique(self, name: str) -> str:
-        candidate, k = name, 1
-        while candidate in self._names:
-            candidate = f"{name}.{k}"
-            k += 1
-        self._names.add(candidate)
-        return candidate
-
     def __repr__(self) -> str:
         return (
             f"OptunaOptimizer(study={self.study.study_name!r}, "
@@ -307,14 +295,3 @@ def _describe(metric: Metric) -> str:
 def _is_distribution_dict(space: Mapping[str, Any], optuna_mod: Any) -> bool:
     base = optuna_mod.distributions.BaseDistribution
     return bool(space) and all(isinstance(v, base) for v in space.values())
-
-
-def _unknown(name: str, names: set[str]) -> UnknownTrialError:
-    if name in names:
-        return UnknownTrialError(
-            f"Trial {name!r} was already told to this OptunaOptimizer; tell each report once."
-        )
-    return UnknownTrialError(
-        f"Trial {name!r} was not asked of this OptunaOptimizer; tell an optimizer only the "
-        "reports of trials it asked for (use restore() for reports of an earlier run)."
-    )

@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from byop.configspace._parser import is_configuration_space, plain_value, to_configspace
-from byop.optimization import Metric, Report, Trial, UnknownTrialError, as_metrics
+from byop.optimization import Metric, PendingTrials, Report, Trial, as_metrics
 from byop.pipeline import Space
 from byop.plugins import import_optional
 
@@ -122,8 +122,7 @@ class SMACOptimizer:
             else float(crash[0] if isinstance(crash, list) else crash)
         )
         self._deterministic = bool(scenario.deterministic)
-        self._pending: dict[str, TrialInfo] = {}
-        self._names: set[str] = set()
+        self._pending: PendingTrials[TrialInfo] = PendingTrials("SMACOptimizer")
         self._finalizer: weakref.finalize[Any, Any] | None = None
 
     @classmethod
@@ -239,8 +238,7 @@ class SMACOptimizer:
             name += f"-s{info.seed}"
         if info.budget is not None:
             name += f"-b{info.budget:g}"
-        name = self._unique(name)
-        self._pending[name] = info
+        name = self._pending.add(name, info)
         budget = None if info.budget is None else float(info.budget)
         return Trial(name, values, info, info.seed, budget)
 
@@ -253,11 +251,9 @@ class SMACOptimizer:
         """
         name = report.trial.name
         info = self._pending.get(name)
-        if info is None:
-            raise _unknown(name, self._names)
         value = self._value(report)
         self.facade.tell(info, value, save=self.save)
-        del self._pending[name]
+        self._pending.pop(name)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Tell SMAC the reports of an earlier run, as trials it did not ask for (warm start).
@@ -291,7 +287,7 @@ class SMACOptimizer:
                 budget=budget,
             )
             self.facade.tell(info, self._value(report), save=False)
-            self._names.add(trial.name)
+            self._pending.mark_told(trial.name)
         if self.save:
             self.facade.optimizer.save()
 
@@ -344,14 +340,6 @@ class SMACOptimizer:
         costs = [m.as_cost(report[m.name]) for m in self.metrics]
         return costs[0] if len(costs) == 1 else costs
 
-    def _unique(self, name: str) -> str:
-        candidate, k = name, 1
-        while candidate in self._names:
-            candidate = f"{name}.{k}"
-            k += 1
-        self._names.add(candidate)
-        return candidate
-
     def __repr__(self) -> str:
         return (
             f"SMACOptimizer(facade={type(self.facade).__name__}, "
@@ -382,14 +370,3 @@ def _instance_of(info: Any) -> str | None:
         return None if instance is None else str(instance)
     instance = getattr(info, "instance", None)
     return None if instance is None else str(instance)
-
-
-def _unknown(name: str, names: set[str]) -> UnknownTrialError:
-    if name in names:
-        return UnknownTrialError(
-            f"Trial {name!r} was already told to this SMACOptimizer; tell each report once."
-        )
-    return UnknownTrialError(
-        f"Trial {name!r} was not asked of this SMACOptimizer; tell an optimizer only the "
-        "reports of trials it asked for (use restore() for reports of an earlier run)."
-    )
