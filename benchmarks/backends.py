@@ -24,9 +24,9 @@ import os
 import statistics
 import time
 
-from byop.optimization import RandomSearch, Trial
-from byop.pipeline import searchable
-from byop.scheduling import ExitStatus, Scheduler
+from scheduler_throughput import byop_loop
+
+from byop.scheduling import Scheduler
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
@@ -57,33 +57,10 @@ def xs(n: int) -> list[float]:
 
 
 # ---------------------------------------------------------------------- byop's loop
-def byop_loop(
-    scheduler: Scheduler, objective, n_trials: int, in_flight: int, *, limits: bool = False
-) -> float:
-    """Trials per second of the guide's loop, from the run's start to its last report."""
-    random_search = RandomSearch(
-        space=searchable("parameters", space={"x": (-10.0, 10.0)}).space(), seed=42
-    )
-    limit = {"wall_time_limit": 60} if limits else {}
-    task = Trial.Task(objective, scheduler, call_limit=n_trials, **limit)
-    reports = []
-
-    @scheduler.on_start(repeat=in_flight)
-    def launch():
-        task(random_search.ask())
-
-    @task.on_report
-    def tell(report):
-        random_search.tell(report)
-        reports.append(report)
-        task(random_search.ask())
-
-    t0 = time.perf_counter()
-    assert scheduler.run(timeout=600) is ExitStatus.EXHAUSTED
-    elapsed = time.perf_counter() - t0
-    assert len(reports) == n_trials, len(reports)
-    assert all(r.status.value == "success" for r in reports), reports[0]
-    return n_trials / elapsed
+# The objectives live in this script's __main__, so they travel to the engines' workers by
+# value (the workers cannot import this directory).
+PLAIN = {"objective": poly, "timeout": 600}
+LIMITED = {**PLAIN, "wall_time_limit": 60}
 
 
 # ---------------------------------------------------------------------- the engines' loops
@@ -182,13 +159,13 @@ def overhead(engine: str, n_trials: int, repeat: int) -> tuple[float, float, flo
     """
     with Cluster(engine, 2) as cluster:
         cluster.bare(n_trials // 5, 2)
-        byop_loop(cluster.scheduler(), poly, n_trials // 5, 2)
-        byop_loop(cluster.scheduler(), poly, n_trials // 5, 2, limits=True)
+        byop_loop(cluster.scheduler(), n_trials // 5, 2, **PLAIN)
+        byop_loop(cluster.scheduler(), n_trials // 5, 2, **LIMITED)
         ours, theirs, limited = [], [], []
         for _ in range(repeat):
             theirs.append(cluster.bare(n_trials, 2))
-            ours.append(byop_loop(cluster.scheduler(), poly, n_trials, 2))
-            limited.append(byop_loop(cluster.scheduler(), poly, n_trials, 2, limits=True))
+            ours.append(byop_loop(cluster.scheduler(), n_trials, 2, **PLAIN))
+            limited.append(byop_loop(cluster.scheduler(), n_trials, 2, **LIMITED))
     ratio = statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
     with_limits = statistics.median(a / b for a, b in zip(limited, theirs, strict=True))
     return statistics.median(ours), statistics.median(theirs), ratio, with_limits
@@ -197,8 +174,10 @@ def overhead(engine: str, n_trials: int, repeat: int) -> tuple[float, float, flo
 def scaling(engine: str, n_workers: int, rounds: int) -> float:
     """Trials per second of 0.5 s trials on ``n_workers`` workers, sandboxes warm."""
     with Cluster(engine, n_workers, threads=True) as cluster:
-        byop_loop(cluster.scheduler(), sleeper, n_workers, n_workers)  # starts every sandbox
-        return byop_loop(cluster.scheduler(), sleeper, n_workers * rounds, n_workers)
+        scheduler = cluster.scheduler
+        # The first run starts every sandbox.
+        byop_loop(scheduler(), n_workers, n_workers, objective=sleeper, timeout=600)
+        return byop_loop(scheduler(), n_workers * rounds, n_workers, objective=sleeper, timeout=600)
 
 
 def main() -> None:

@@ -17,11 +17,13 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
 
 from byop.optimization import RandomSearch, Trial
 from byop.pipeline import searchable
-from byop.scheduling import Scheduler
+from byop.scheduling import ExitStatus, Scheduler
 
 
 def poly(trial):
@@ -45,12 +47,25 @@ def space():
     return searchable("parameters", space={"x": (-10.0, 10.0)}).space()
 
 
-def byop_loop(scheduler: Scheduler, n_trials: int, n_workers: int) -> float:
+def byop_loop(
+    scheduler: Scheduler,
+    n_trials: int,
+    in_flight: int,
+    *,
+    objective: Callable[..., Any] = poly,
+    timeout: float | None = None,
+    **limits: Any,
+) -> float:
+    """Trials per second of the guide's loop, from the run's start to its last report.
+
+    ``in_flight`` trials are launched at the start and each report launches the next; the
+    task carries ``limits``. Every trial must succeed. Also records ``MAIN_CPU``.
+    """
     random_search = RandomSearch(space=space(), seed=42)
-    task = Trial.Task(poly, scheduler, call_limit=n_trials)
+    task = Trial.Task(objective, scheduler, call_limit=n_trials, **limits)
     done = []
 
-    @scheduler.on_start(repeat=n_workers)
+    @scheduler.on_start(repeat=in_flight)
     def launch():
         task(random_search.ask())
 
@@ -62,10 +77,12 @@ def byop_loop(scheduler: Scheduler, n_trials: int, n_workers: int) -> float:
 
     t0 = time.perf_counter()
     c0 = time.process_time()
-    scheduler.run()
+    status = scheduler.run(timeout=timeout)
     elapsed = time.perf_counter() - t0
     MAIN_CPU.append((time.process_time() - c0) / n_trials)
+    assert status is ExitStatus.EXHAUSTED, status
     assert len(done) == n_trials, len(done)
+    assert all(r.status.value == "success" for r in done), done[0]
     return n_trials / elapsed
 
 
