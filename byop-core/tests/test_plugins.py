@@ -11,12 +11,14 @@ from byop.plugins import (
     hookimpl,
     import_optional,
 )
-from byop.plugins import _builtin as builtin
-from byop.plugins._hookspecs import HOOK_NAMES
+from byop.plugins import HOOK_NAMES
+
+CORE = [ep for ep in metadata.entry_points(group="byop") if ep.dist.name == "byop-core"]
+"""byop-core's own plugins: its entry points, as installed."""
 
 
 def system(*plugins, environ=None, entry_points=()):
-    s = PluginSystem(builtins=[builtin], environ=environ or {}, entry_points=lambda: entry_points)
+    s = PluginSystem(environ=environ or {}, entry_points=lambda: [*CORE, *entry_points])
     for name, plugin in plugins:
         s.add(plugin, name)
     return s
@@ -26,9 +28,11 @@ def test_builtins_register_through_the_hooks():
     s = system()
     assert s.available("optimizers") == ["random_search"]
     assert "numpy" in s.available("samplers")
-    core = s.plugins()[0]
-    assert core.name == "byop-core" and core.ok
-    assert "register_optimizers" in core.hooks
+    core = [p for p in s.plugins() if p.distribution == "byop-core"]
+    assert [p.name for p in core] == ["byop.optimization", "byop.pipeline", "byop.scheduling"]
+    assert all(p.ok for p in core)
+    assert core[0].hooks == ("register_optimizers",)
+    assert set(s.available("backends")) == {"processes", "threads", "sequential"}
 
 
 def test_inline_plugin_registers_and_unregisters():
@@ -64,9 +68,9 @@ def test_duplicate_name_keeps_the_first_and_records_the_second():
             register("random_search", object)
 
     s = system(("dup", Dup()))
-    assert s.get("optimizers", "random_search").plugin == "byop-core"
+    assert s.get("optimizers", "random_search").plugin == "byop.optimization"
     dup = {p.name: p for p in s.plugins()}["dup"]
-    assert "already registered by plugin 'byop-core'" in dup.error
+    assert "already registered by plugin 'byop.optimization'" in dup.error
 
 
 def _ep(name, value):
@@ -106,9 +110,9 @@ def test_loading_is_lazy_and_once():
 
     def eps():
         calls.append(1)
-        return []
+        return CORE
 
-    s = PluginSystem(builtins=[builtin], environ={}, entry_points=eps)
+    s = PluginSystem(environ={}, entry_points=eps)
     assert calls == []
     s.available("optimizers")
     s.available("samplers")
@@ -117,10 +121,10 @@ def test_loading_is_lazy_and_once():
 
 
 def test_every_hook_is_documented():
-    from byop.plugins import _hookspecs
+    import byop.plugins._hookspecs as hookspecs
 
     for name in HOOK_NAMES:
-        doc = getattr(_hookspecs, name).__doc__
+        doc = getattr(hookspecs, name).__doc__
         assert doc and "register(" in doc, name
 
 

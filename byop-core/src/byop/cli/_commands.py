@@ -61,11 +61,10 @@ def version() -> int:
 def plugins(*, show_traceback: bool = False, check: bool = False) -> int:
     """List every plugin, with its distribution, version, hooks and error."""
     from byop.plugins import STRICT_ENV, PluginSystem
-    from byop.plugins import _builtin as builtin
 
     # Listing is a diagnosis: it shows broken plugins instead of stopping at them.
     environ = {k: v for k, v in os.environ.items() if k != STRICT_ENV}
-    infos = PluginSystem(builtins=[builtin], environ=environ).plugins()
+    infos = PluginSystem(environ=environ).plugins()
     rows = [["PLUGIN", "DISTRIBUTION", "VERSION", "HOOKS"]]
     notes: dict[int, list[str]] = {}
     for info in infos:

@@ -13,7 +13,6 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
-from types import ModuleType
 from typing import Any, Literal
 
 import pluggy
@@ -21,6 +20,7 @@ from attrs import frozen
 
 from byop.plugins import _hookspecs
 from byop.plugins._errors import PluginLoadError, UnknownFeatureError
+from byop.plugins._extras import install_hint
 
 Kind = Literal["optimizers", "samplers", "space_parsers", "backends"]
 """The kinds of feature a plugin can register, one per hook."""
@@ -34,6 +34,7 @@ STRICT_ENV = "BYOP_STRICT_PLUGINS"
 """When ``1``, a plugin that fails to load raises `PluginLoadError` instead of being recorded."""
 
 BUILTIN_DISTRIBUTION = "byop-core"
+"""byop's own features are the plugins of this distribution: they load first."""
 
 _SINGULAR: dict[Kind, str] = {
     "optimizers": "optimizer",
@@ -95,9 +96,11 @@ class PluginSystem:
     Most code uses the module-level functions (`list_plugins`, `get`, `available`), which
     share one `PluginSystem`. Tests may build their own with a fixed set of plugins.
 
+    byop's own features are plugins too: the entry points of the ``byop-core``
+    distribution, loaded before every other plugin (so a third party cannot take their names).
+
     Args:
         group: The entry-point group to discover plugins from.
-        builtins: Modules registered before any entry point, as byop's own features.
         environ: Where to read `BLOCK_ENV` and `STRICT_ENV` from.
         entry_points: Overrides discovery (for tests); by default the installed entry points.
     """
@@ -106,12 +109,10 @@ class PluginSystem:
         self,
         *,
         group: str = _hookspecs.PROJECT_NAME,
-        builtins: Iterable[ModuleType | object] = (),
         environ: Mapping[str, str] | None = None,
         entry_points: Callable[[], Iterable[metadata.EntryPoint]] | None = None,
     ) -> None:
         self.group = group
-        self._builtins = list(builtins)
         self._environ = environ
         self._entry_points = entry_points
         self._lock = threading.RLock()
@@ -143,30 +144,17 @@ class PluginSystem:
         with self._lock:
             if self._loaded:
                 return
-            self._load_builtins()
             self._load_entry_points()
             self._build_registries()
             self._loaded = True
             self._raise_if_strict()
-
-    def _load_builtins(self) -> None:
-        version = _dist_version(BUILTIN_DISTRIBUTION)
-        for module in self._builtins:
-            name = getattr(module, "PLUGIN_NAME", BUILTIN_DISTRIBUTION)
-            self._pm.register(module, name=name)
-            self._infos[name] = PluginInfo(
-                name=name,
-                distribution=BUILTIN_DISTRIBUTION,
-                version=version,
-                hooks=self._hooks_of(module),
-            )
 
     def _discover(self) -> list[metadata.EntryPoint]:
         if self._entry_points is not None:
             eps = list(self._entry_points())
         else:
             eps = list(metadata.entry_points(group=self.group))
-        return sorted(eps, key=lambda ep: (ep.name, _ep_dist_name(ep) or ""))
+        return sorted(eps, key=_load_order)
 
     def _load_entry_points(self) -> None:
         blocked = self.blocked_names
@@ -332,8 +320,16 @@ class PluginSystem:
             return self._registries[kind][name]
         except KeyError:
             raise UnknownFeatureError(
-                _SINGULAR[kind], name, sorted(self._registries[kind]), hint=hint
+                _SINGULAR[kind],
+                name,
+                sorted(self._registries[kind]),
+                hint=hint or install_hint(kind, name),
             ) from None
+
+
+def _load_order(ep: metadata.EntryPoint) -> tuple[bool, str, str]:
+    dist = _ep_dist_name(ep) or ""
+    return (dist != BUILTIN_DISTRIBUTION, ep.name, dist)
 
 
 def _ep_dist_name(ep: metadata.EntryPoint) -> str | None:
@@ -344,13 +340,6 @@ def _ep_dist_name(ep: metadata.EntryPoint) -> str | None:
 def _ep_dist_version(ep: metadata.EntryPoint) -> str | None:
     dist = getattr(ep, "dist", None)
     return None if dist is None else str(dist.version)
-
-
-def _dist_version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 __all__ = ["PluginInfo", "PluginSystem", "Registration"]
