@@ -2,8 +2,11 @@
 
 An `Optimizer` is asked for a `Trial`, the trial is run, and the optimizer is told the
 `Trial.Report`. `RandomSearch` is built in; SMAC, Optuna and others arrive as plugins and are
-created by name with `create_optimizer`. `optimize` does it all in one call: parallel trials
-under a budget and limits, a progress display, and a stored run that can be resumed.
+created by name with `create_optimizer`. Running many trials in parallel, under a budget and
+limits, stored and resumable, is `byop.run.optimize`.
+
+A trial that runs in another process crosses back as a `ReportPayload` (`Report.payload`),
+which the process that owns the trial turns into its report with `Trial.receive`.
 """
 
 from __future__ import annotations
@@ -16,11 +19,16 @@ from byop.optimization._create import (
 from byop.optimization._errors import (
     InvalidReportError,
     NoReportError,
+    OptimizerExhaustedError,
     TrialAlreadyReportedError,
     UnknownTrialError,
 )
-from byop.optimization._exceptions import ForeignException
-from byop.optimization._optimize import NoBudgetError, ResumeNotSupportedError, optimize
+from byop.optimization._exceptions import (
+    ForeignException,
+    exception_key,
+    portable,
+    qualified_name,
+)
 from byop.optimization._optimizer import Metric, Optimizer, SupportsRestore, as_metrics
 from byop.optimization._pending import PendingTrials
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
@@ -29,6 +37,7 @@ from byop.optimization._trial import (
     CrashReport,
     FailReport,
     Report,
+    ReportPayload,
     ReportStatus,
     SuccessReport,
     Trial,
@@ -40,15 +49,15 @@ __all__ = [
     "ForeignException",
     "InvalidReportError",
     "Metric",
-    "NoBudgetError",
     "NoReportError",
     "Optimizer",
+    "OptimizerExhaustedError",
     "PendingTrials",
     "RSTrialInfo",
     "RandomSearch",
     "Report",
+    "ReportPayload",
     "ReportStatus",
-    "ResumeNotSupportedError",
     "SuccessReport",
     "SupportsRestore",
     "TimeInterval",
@@ -60,5 +69,7 @@ __all__ = [
     "as_metrics",
     "available_optimizers",
     "create_optimizer",
-    "optimize",
+    "exception_key",
+    "portable",
+    "qualified_name",
 ]

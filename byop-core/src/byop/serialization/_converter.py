@@ -27,14 +27,10 @@ from byop.optimization import (
     TimeInterval,
     TimeKind,
     Trial,
+    qualified_name,
 )
-from byop.optimization._exceptions import qualified_name
-from byop.optimization._trial import REPORT_TYPES
 
 T = TypeVar("T")
-
-FORMAT_VERSION = 1
-"""Written with every stored report; bumped when the format changes."""
 
 _lock = threading.Lock()
 _types: dict[str, type[Any]] = {}
@@ -205,18 +201,14 @@ def _unstructure_report(report: Report[Any]) -> dict[str, Any]:
 
 
 def _structure_report(data: Mapping[str, Any], _: Any = None) -> Report[Any]:
-    cls = REPORT_TYPES[ReportStatus(data["status"])]
     trial = _structure_trial(data["trial"])
-    report = cls(
-        trial,
-        dict(data.get("results") or {}),
-        _structure_time(data["time"]),
-        _structure_time(data["cpu_time"]),
+    return trial.end(
+        ReportStatus(data["status"]),
         structure_exception(data.get("exception")),
         data.get("traceback"),
+        results=data.get("results") or {},
+        times=(_structure_time(data["time"]), _structure_time(data["cpu_time"])),
     )
-    trial._report = report
-    return report
 
 
 def _make_converter() -> cattrs.Converter:
