@@ -5,13 +5,13 @@ from importlib import metadata
 import pytest
 
 from byop.plugins import (
+    HOOK_NAMES,
     MissingDependencyError,
     PluginSystem,
     UnknownFeatureError,
     hookimpl,
     import_optional,
 )
-from byop.plugins import HOOK_NAMES
 
 CORE = [ep for ep in metadata.entry_points(group="byop") if ep.dist.name == "byop-core"]
 """byop-core's own plugins: its entry points, as installed."""

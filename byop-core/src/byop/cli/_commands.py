@@ -174,11 +174,10 @@ def _cell(value: Any) -> Any:
 
 def runs_export(args: argparse.Namespace) -> int:
     """Write a stored run's trials as CSV."""
-    from byop.history._history import EMPTY_COLUMNS
-
     run = _read(args)
-    rows = run.history.records()
-    columns = list(rows[0]) if rows else list(EMPTY_COLUMNS)
+    history = run.history
+    rows = history.records()
+    columns = history.columns()
     with _errors(), _output(args.csv) as out:
         writer = csv.writer(out)
         writer.writerow(columns)

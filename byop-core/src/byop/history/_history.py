@@ -293,6 +293,11 @@ class History:
         return points
 
     # ------------------------------------------------------------------ tables
+    def columns(self) -> list[str]:
+        """The keys of `records`' rows, in order (the fixed ones when there is no trial)."""
+        rows = self.records()
+        return list(rows[0]) if rows else list(EMPTY_COLUMNS)
+
     def records(self) -> list[dict[str, Any]]:
         """One flat row a trial: name, status, ``config:*``, ``results:*``, times, exception.
 
