@@ -39,6 +39,11 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 GRACE = 0.3
 """Seconds past a wall-time or CPU-time limit after which a worker is killed from outside."""
 
+LOADING_ALLOWANCE = 120.0
+"""Seconds a worker may take to start and load a call's function (imports included) before the
+call's wall-time limit starts; the worker says when the call starts, and its limit runs from
+there."""
+
 
 class _Worker:
     __slots__ = (
@@ -237,10 +242,14 @@ class ProcessBackend:
         if limits is not None and (limits.wall_time is not None or limits.cpu_time is not None):
             self._limited += 1
             if limits.wall_time is not None:
-                worker.kill_at = time.monotonic() + limits.wall_time + self.grace
+                # A worker that must first start or load the function has until it says the
+                # call starts (see _call_started), with a generous bound on the loading too.
+                loading = LOADING_ALLOWANCE if registration is not None else 0.0
+                worker.kill_at = time.monotonic() + limits.wall_time + self.grace + loading
             if limits.cpu_time is not None:
                 worker.cpu_at_start = _cpu_seconds(worker.pid)
-                worker.cpu_deadline = limits.cpu_time + self.grace
+                loading = LOADING_ALLOWANCE if registration is not None else 0.0
+                worker.cpu_deadline = limits.cpu_time + self.grace + loading
 
     # ---------------------------------------------------------------- waiting
     def wait(self, timeout: float | None) -> list[Call]:
@@ -303,7 +312,11 @@ class ProcessBackend:
             return None
         if not messages:
             return None  # a partial message, or end of file (the sentinel reports the death)
-        call_id, ok, value, tb = pickle.loads(messages[-1])
+        message = pickle.loads(messages[-1])
+        if len(message) == 1:
+            self._call_started(worker, message[0])  # the call starts now: its limits from here
+            return None
+        call_id, ok, value, tb = message
         call = worker.call
         worker.call = None
         if worker.kill_at is not None or worker.cpu_deadline is not None:
@@ -318,6 +331,17 @@ class ProcessBackend:
             return None
         call.record((ok, value, tb))
         return call
+
+    def _call_started(self, worker: _Worker, call_id: int) -> None:
+        """The worker loaded the call's function and starts it: its hard bounds start now."""
+        call = worker.call
+        if call is None or call.id != call_id or call.limits is None:
+            return
+        if worker.kill_at is not None and call.limits.wall_time is not None:
+            worker.kill_at = time.monotonic() + call.limits.wall_time + self.grace
+        if worker.cpu_deadline is not None and call.limits.cpu_time is not None:
+            worker.cpu_at_start = _cpu_seconds(worker.pid)
+            worker.cpu_deadline = call.limits.cpu_time + self.grace
 
     def _dispatch_next(self, worker: _Worker) -> None:
         while self._queue:

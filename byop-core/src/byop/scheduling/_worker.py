@@ -125,6 +125,12 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int]) -> None:
         if registration is not None:
             fn_bytes, limits = registration
             functions[key] = (loads(fn_bytes), limits)
+            # Loading a function (and what it imports) is not the call's time: its limits
+            # start now (only a worker that just loaded one says so, to save a message).
+            try:
+                send(dumps((call_id,), PROTOCOL))
+            except OSError:
+                return
         fn, limits = functions[key]
         ok, value, tb = execute(fn, args, kwargs, limits)
         _end_children(me)
