@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from support import services
-from support.services import slurm_cluster  # noqa: F401 - a fixture
 
 from byop.scheduling import Scheduler
 from byop.testing import BackendConformance

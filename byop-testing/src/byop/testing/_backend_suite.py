@@ -129,7 +129,8 @@ class BackendConformance:
 
         assert self.backend_name in available("backends")
         scheduler = self.create()
-        assert isinstance(scheduler.backend.name, str) and scheduler.backend.name
+        assert isinstance(scheduler.backend.name, str)
+        assert scheduler.backend.name
 
     def test_submit_and_results(self) -> None:
         scheduler = self.create()
@@ -156,7 +157,8 @@ class BackendConformance:
         ((error, tb),) = errors
         assert isinstance(error, ValueError)
         assert str(error) == "bad 3"
-        assert tb is not None and "raise_value_error" in tb
+        assert tb is not None
+        assert "raise_value_error" in tb
 
     def test_trial_reports_of_every_kind(self) -> None:
         scheduler = self.create()
@@ -208,7 +210,7 @@ class BackendConformance:
             pytest.skip("the back end does not enforce CPU-time limits")
         configs = [{"fault": "cpu", "seconds": 60.0}, {"sleep": 0.05}]
         start = time.monotonic()
-        _, reports, task = self._trials(configs, cpu_time_limit=0.5)
+        _, reports, _task = self._trials(configs, cpu_time_limit=0.5)
         assert time.monotonic() - start < 0.5 * 3 + self.latency
         report = reports["t0"]
         assert isinstance(report, FailReport), report
