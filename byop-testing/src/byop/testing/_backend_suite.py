@@ -93,7 +93,7 @@ class BackendConformance:
 
     # ------------------------------------------------------------------ helpers
     def _trials(
-        self, configs: list[dict[str, Any]], **limits: Any
+        self, configs: list[Any], **limits: Any
     ) -> tuple[ExitStatus, dict[str, Report[Any]], Trial.Task]:
         """Run one trial per config (named ``t0``, ``t1``...); their reports by name."""
         scheduler = self.create()
@@ -294,7 +294,7 @@ class BackendConformance:
 
         me = psutil.Process()
         before = {p.pid for p in me.children(recursive=True)}
-        configs = [{"sleep": 0.05} for _ in range(4)]
+        configs: list[dict[str, Any]] = [{"sleep": 0.05} for _ in range(4)]
         if self.isolates_crashes:
             configs.append({"fault": "exit"})
         self._trials(configs, wall_time_limit=30.0)
