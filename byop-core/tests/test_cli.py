@@ -158,9 +158,14 @@ def test_plugins_lists_builtins(capsys):
     status, out, _ = run_cli(capsys, "plugins")
     assert status == 0
     header, core = out.splitlines()[:2]
-    assert header.split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "HOOKS"]
-    assert core.split()[:2] == ["byop.optimization", "byop-core"]
-    assert "register_optimizers" in core
+    assert header.split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "REGISTERS"]
+    assert core.split() == [
+        "byop.optimization",
+        "byop-core",
+        core.split()[2],
+        "optimizers:",
+        "random_search",
+    ]
 
 
 def _console_script() -> str:
@@ -188,7 +193,7 @@ def test_console_script_shows_a_broken_plugin_even_when_strict():
     assert "byop-broken-example" in lines[broken] and "0.0.1" in lines[broken]
     assert lines[broken + 1].startswith("  error: ModuleNotFoundError")
     assert "byop_dependency_that_does_not_exist" in lines[broken + 1]
-    assert any(line.startswith("hillclimb ") and "register_optimizers" in line for line in lines)
+    assert any(line.startswith("hillclimb ") and "optimizers: hillclimb" in line for line in lines)
 
     env["BYOP_BLOCK_PLUGINS"] = "broken"
     proc = subprocess.run(

@@ -61,16 +61,22 @@ def test_hook_that_raises_is_recorded_and_others_still_work():
     assert "random_search" in s.available("optimizers")
 
 
-def test_duplicate_name_keeps_the_first_and_records_the_second():
+def test_duplicate_name_keeps_the_first_and_warns_about_the_second():
     class Dup:
         @hookimpl
         def register_optimizers(self, register):
             register("random_search", object)
+            register("mine", dict)
 
     s = system(("dup", Dup()))
     assert s.get("optimizers", "random_search").plugin == "byop.optimization"
+    assert s.get("optimizers", "mine").plugin == "dup"  # the rest of it still works
     dup = {p.name: p for p in s.plugins()}["dup"]
-    assert "already registered by plugin 'byop.optimization'" in dup.error
+    assert dup.error is None
+    assert dup.registered == (("optimizers", "mine"),)
+    (warning,) = dup.warnings
+    assert "'random_search' was ignored" in warning
+    assert "'byop.optimization' registered that name first" in warning
 
 
 def _ep(name, value):
@@ -84,7 +90,7 @@ def test_entry_point_that_fails_to_import_is_recorded():
     assert s.available("optimizers") == ["random_search"]
 
 
-def test_misspelt_hook_is_an_error():
+def test_misspelt_hook_is_a_warning_that_names_the_hook_meant():
     import types
 
     module = types.ModuleType("misspelt")
@@ -100,7 +106,10 @@ def test_misspelt_hook_is_an_error():
     try:
         s = system(entry_points=[_ep("misspelt", "misspelt_plugin_mod")])
         info = {p.name: p for p in s.plugins()}["misspelt"]
-        assert info.error is not None and "register_optimizer" in info.error
+        assert info.error is None
+        (warning,) = info.warnings
+        assert "'register_optimizer' matches no byop hook" in warning
+        assert "did you mean 'register_optimizers'?" in warning
     finally:
         del sys.modules["misspelt_plugin_mod"]
 
@@ -131,3 +140,20 @@ def test_every_hook_is_documented():
 def test_import_optional_names_what_to_install():
     with pytest.raises(MissingDependencyError, match=r"pip install byop\[nothing\]"):
         import_optional("a_module_that_is_not_installed", install="byop[nothing]")
+
+
+def test_a_blocked_name_that_matches_no_plugin_is_a_warning():
+    s = system(environ={"BYOP_BLOCK_PLUGINS": "smack"}, entry_points=[_ep("smac", "json")])
+    (warning,) = s.warnings()
+    assert "names 'smack', which is no installed plugin" in warning
+    assert "did you mean 'smac'?" in warning
+
+
+def test_each_plugin_lists_what_it_registers():
+    s = system()
+    by_name = {p.name: p for p in s.plugins()}
+    assert by_name["byop.scheduling"].registered == (
+        ("backends", "processes"),
+        ("backends", "threads"),
+        ("backends", "sequential"),
+    )
