@@ -1,5 +1,7 @@
-"""Build docs/plugins.md's example plugin as a wheel, install it beside byop's wheels in a fresh
-virtual environment, and run its conformance tests and a run with each of its features there.
+"""Build docs/plugins.md's example plugin and test it from wheels, in a fresh virtual environment.
+
+The page's files become a project, built into a wheel and installed beside byop's own wheels;
+its conformance tests and a run with each of its features then run there.
 
     python scripts/plugin_example.py [--keep DIR]
 
@@ -59,6 +61,7 @@ SMOKE = textwrap.dedent(
 
 
 def run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> None:
+    """Run a command; stop with a message naming it when it fails."""
     print("$", " ".join(cmd), flush=True)
     proc = subprocess.run(cmd, cwd=cwd, env=env, check=False)
     if proc.returncode != 0:
@@ -66,6 +69,7 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> None
 
 
 def uv() -> list[str]:
+    """The command that runs uv (installed with pip when missing)."""
     found = shutil.which("uv")
     if found:
         return [found]
@@ -74,6 +78,7 @@ def uv() -> list[str]:
 
 
 def main() -> None:
+    """Build and test the example in a temporary directory (or ``--keep DIR``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="work in this directory and leave it")
     args = parser.parse_args()
@@ -87,19 +92,23 @@ def main() -> None:
 
 
 def build(work: Path) -> None:
-    UV = uv()
+    """Write the page's files into ``work``, build the wheels, install and test them."""
+    uv_cmd = uv()
     for relative, text in files(DOCS / "plugins.md").items():
         target = work / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     wheels = work / "wheels"
     for project in (ROOT / "byop-core", ROOT / "byop-testing", work / "byop-grid"):
-        run([*UV, "build", "--quiet", "--wheel", "--out-dir", str(wheels), str(project)], cwd=work)
+        run(
+            [*uv_cmd, "build", "--quiet", "--wheel", "--out-dir", str(wheels), str(project)],
+            cwd=work,
+        )
     venv = work / "venv"
-    run([*UV, "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=work)
+    run([*uv_cmd, "venv", "--quiet", "--python", sys.executable, str(venv)], cwd=work)
     python = str(venv / "bin" / "python")
     run(
-        [*UV, "pip", "install", "--quiet", "--python", python, *map(str, wheels.glob("*.whl"))],
+        [*uv_cmd, "pip", "install", "--quiet", "--python", python, *map(str, wheels.glob("*.whl"))],
         cwd=work,
     )
     env = {**os.environ, "BYOP_STRICT_PLUGINS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
