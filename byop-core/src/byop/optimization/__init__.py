@@ -29,7 +29,14 @@ from byop.optimization._exceptions import (
     portable,
     qualified_name,
 )
-from byop.optimization._optimizer import Metric, Optimizer, SupportsRestore, as_metrics
+from byop.optimization._optimizer import (
+    Fidelity,
+    Metric,
+    Optimizer,
+    SupportsRestore,
+    as_fidelities,
+    as_metrics,
+)
 from byop.optimization._pending import PendingTrials
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
 from byop.optimization._time import TimeInterval, TimeKind
@@ -46,6 +53,7 @@ from byop.optimization._trial import (
 __all__ = [
     "CrashReport",
     "FailReport",
+    "Fidelity",
     "ForeignException",
     "InvalidReportError",
     "Metric",
@@ -66,6 +74,7 @@ __all__ = [
     "TrialAlreadyReportedError",
     "UnknownOptimizerError",
     "UnknownTrialError",
+    "as_fidelities",
     "as_metrics",
     "available_optimizers",
     "create_optimizer",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback as _tb
 from collections.abc import Mapping
 from enum import StrEnum
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeAlias, TypeVar
 
 from attrs import define, field
@@ -206,6 +206,9 @@ class _Begin:
         return True
 
 
+_NO_FIDELITIES: Mapping[str, float] = MappingProxyType({})  # shared: it cannot change
+
+
 class _TaskAlias:
     """``Trial.Task``: resolved on first use so that importing trials stays light."""
 
@@ -225,7 +228,9 @@ class Trial(Generic[Info]):
         config: The configuration, a mapping of hyperparameter names to values.
         info: Whatever the optimizer needs to keep with the trial (its own trial object).
         seed: A seed for the objective to use, if the optimizer gives one.
-        budget: The fidelity to evaluate at (epochs, samples...), for multi-fidelity optimizers.
+        budget: The fidelity to evaluate at (epochs, samples...), for multi-fidelity
+            optimizers: the value of the one declared `Fidelity` (or an unnamed budget).
+        fidelities: The value of each declared `Fidelity` to evaluate at, by name.
 
     Example:
         ```python
@@ -243,6 +248,7 @@ class Trial(Generic[Info]):
     info: Info = None  # type: ignore[assignment]
     seed: int | None = None
     budget: float | None = None
+    fidelities: Mapping[str, float] = _NO_FIDELITIES
 
     _report: Report[Info] | None = field(default=None, init=False)
     _exception: BaseException | None = field(default=None, init=False)
@@ -262,6 +268,11 @@ class Trial(Generic[Info]):
         FailReport = FailReport
         CrashReport = CrashReport
         Task = _TaskAlias()
+
+    def __attrs_post_init__(self) -> None:
+        fidelities = self.fidelities
+        if fidelities and self.budget is None and len(fidelities) == 1:
+            (self.budget,) = fidelities.values()
 
     # ------------------------------------------------------------------ running
     def begin(self) -> _Begin:
@@ -412,7 +423,7 @@ class Trial(Generic[Info]):
 
     # ------------------------------------------------------------------ dunder
     def _key(self) -> tuple[Any, ...]:
-        return (self.name, self.config, self.info, self.seed, self.budget)
+        return (self.name, self.config, self.info, self.seed, self.budget, dict(self.fidelities))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Trial):
@@ -425,7 +436,9 @@ class Trial(Generic[Info]):
         return f"Trial(name={self.name!r}, config={dict(self.config)!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        args = (self.name, self.config, self.info, self.seed, self.budget)
+        args: tuple[Any, ...] = (self.name, self.config, self.info, self.seed, self.budget)
+        if self.fidelities:
+            args = (*args, dict(self.fidelities))
         if self._report is None and self._exception is None:
             return (Trial, args)
         return (Trial, args, (self._report, self._exception, self._traceback))

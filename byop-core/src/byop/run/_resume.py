@@ -122,6 +122,13 @@ def reruns(stored: StoredRun, max_trials: int | None) -> deque[Trial[Any]]:
     if max_trials is not None:
         in_flight = in_flight[: max(0, max_trials - len(stored.reports))]
     return deque(
-        Trial(trial.name, dict(trial.config), trial.info, trial.seed, trial.budget)
+        Trial(
+            trial.name,
+            dict(trial.config),
+            trial.info,
+            trial.seed,
+            trial.budget,
+            dict(trial.fidelities),
+        )
         for trial in in_flight
     )

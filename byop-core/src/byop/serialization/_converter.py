@@ -174,6 +174,7 @@ def _unstructure_trial(trial: Trial[Any]) -> dict[str, Any]:
         "info": unstructure_info(trial.info),
         "seed": trial.seed,
         "budget": trial.budget,
+        "fidelities": dict(trial.fidelities) or None,
     }
 
 
@@ -185,6 +186,7 @@ def _structure_trial(data: Mapping[str, Any], _: Any = None) -> Trial[Any]:
         info=structure_info(data.get("info")),
         seed=data.get("seed"),
         budget=None if budget is None else budget,
+        fidelities=dict(data.get("fidelities") or {}),
     )
 
 
