@@ -35,6 +35,7 @@ from byop.history._errors import (
     StoreVersionError,
 )
 from byop.history._history import CONFIG_PREFIX, RESULTS_PREFIX, History, TracePoint
+from byop.history._pareto import pareto_front
 from byop.history._plot import plot_trace
 from byop.history._progress import Progress, ProgressMode
 from byop.history._reading import read_store, repair_store
@@ -73,6 +74,7 @@ __all__ = [
     "StoredRun",
     "TracePoint",
     "format_duration",
+    "pareto_front",
     "plot_trace",
     "read_store",
     "repair_store",
