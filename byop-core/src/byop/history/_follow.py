@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -141,39 +142,41 @@ class StoreFollower:
         except IsADirectoryError:
             return self._lost(f"{self.path} is a directory, not a byop run store.")
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return self._lost(f"{self.path} is not a file, so it is not a byop run store.")
             return self._poll(fd)
         finally:
             os.close(fd)
 
     def _poll(self, fd: int) -> StoreUpdate:
-        stat = os.fstat(fd)
-        identity = (stat.st_dev, stat.st_ino)
-        if self.run is None and self._failed == (identity, stat.st_size, stat.st_mtime_ns):
+        info = os.fstat(fd)
+        identity = (info.st_dev, info.st_ino)
+        if self.run is None and self._failed == (identity, info.st_size, info.st_mtime_ns):
             return StoreUpdate()  # the same file that was not a store, unchanged
         reset = False
         if self._identity is not None and (
-            identity != self._identity or stat.st_size < self.bytes_read
+            identity != self._identity or info.st_size < self.bytes_read
         ):
             reset = self._forget()
         if self.run is not None:
             start = self.bytes_read - len(self._signature)
-            data = _read_from(fd, start, stat.st_size)
+            data = _read_from(fd, start, info.st_size)
             if data.startswith(self._signature):
                 update = self._take(data[len(self._signature) :])
                 return evolve(update, reset=True) if reset else update
             reset = self._forget()  # cut, and written again since the last poll
         self._identity = identity
-        line = _first_line(fd, stat.st_size)
+        line = _first_line(fd, info.st_size)
         header = self._header(line, complete=line.endswith(b"\n"))
         if header is None:
-            self._failed = (identity, stat.st_size, stat.st_mtime_ns)
+            self._failed = (identity, info.st_size, info.st_mtime_ns)
             return StoreUpdate(reset=reset)
         self.run = StoredRun(path=self.path, header=header, valid_bytes=len(line))
         self.error = None
         self._line = 1
         self.bytes_read = len(line)
         self._signature = line[-_SIGNATURE:]
-        update = self._take(_read_from(fd, len(line), stat.st_size))
+        update = self._take(_read_from(fd, len(line), info.st_size))
         return evolve(update, reset=True) if reset else update
 
     def _lost(self, why: str) -> StoreUpdate:

@@ -104,6 +104,28 @@ def params_of(described: Any, history: History) -> tuple[Param, ...]:
     return tuple(params.values())
 
 
+def choose(
+    params: Sequence[Param], names: Sequence[str] | None, *, constants: bool = False
+) -> list[Param]:
+    """The parameters named, or all of them (constants too if asked).
+
+    A constant that some configurations lack still varies (active or not), so the plots that
+    show inactive values ask for constants too.
+
+    Raises:
+        KeyError: A name is not a parameter of the run.
+    """
+    if names is None:
+        return [p for p in params if constants or p.kind != "constant"]
+    if isinstance(names, str):
+        names = [names]
+    index = {p.name: p for p in params}
+    missing = [n for n in names if n not in index]
+    if missing:
+        raise KeyError(f"No hyperparameter {missing[0]!r} in this run; it has {sorted(index)}.")
+    return [index[n] for n in names]
+
+
 def _described_param(item: Any) -> Param | None:
     if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
         return None

@@ -33,6 +33,7 @@ from byop.visualization._data import (
     Run,
     RunLike,
     category_index,
+    choose,
     label,
     numeric_position,
     resolve,
@@ -142,7 +143,7 @@ def _ranked(
     if max_trials is not None and len(reports) > max_trials:
         keep = np.random.default_rng(seed).choice(len(reports), size=max_trials, replace=False)
         reports = [reports[i] for i in sorted(keep)]
-    candidates = [p for p in _choose(data.params, params) if p.kind != "constant"]
+    candidates = choose(data.params, params, constants=True)
     if len(reports) < MIN_TRIALS or not candidates:
         return []
     configs = [r.trial.config for r, _ in reports]
@@ -164,16 +165,6 @@ def _ranked(
         for (p, _), m, s in zip(kept, mean, std, strict=True)
     ]
     return sorted(out, key=lambda i: -i.importance)
-
-
-def _choose(params: Sequence[Param], names: Sequence[str] | None) -> list[Param]:
-    if names is None:
-        return list(params)
-    index = {p.name: p for p in params}
-    missing = [n for n in names if n not in index]
-    if missing:
-        raise KeyError(f"No hyperparameter {missing[0]!r} in this run; it has {sorted(index)}.")
-    return [index[n] for n in names]
 
 
 def _encode(

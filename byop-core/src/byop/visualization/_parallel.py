@@ -12,6 +12,7 @@ from byop.visualization._data import (
     Param,
     RunLike,
     category_index,
+    choose,
     direction,
     label,
     numeric_position,
@@ -86,7 +87,7 @@ def plot_parallel_coordinates(
         f"parallel coordinates{f' of {label(data.name)}' if data.name else ''}"
         f" ({label(chosen.name)}, {direction(chosen)})"
     )
-    chosen_params = _choose(data.params, params)
+    chosen_params = choose(data.params, params, constants=True)
     rows = [(r, v) for r in history if (v := value_of(r, chosen)) is not None]
     if not rows:
         return empty_figure(go, heading, f"no successful trial reported {label(chosen.name)} yet")
@@ -121,18 +122,6 @@ def plot_parallel_coordinates(
     return figure
 
 
-def _choose(params: Sequence[Param], names: Sequence[str] | None) -> list[Param]:
-    if names is None:
-        return [p for p in params if p.kind != "constant"]
-    if isinstance(names, str):
-        names = [names]
-    index = {p.name: p for p in params}
-    missing = [n for n in names if n not in index]
-    if missing:
-        raise KeyError(f"No hyperparameter {missing[0]!r} in this run; it has {sorted(index)}.")
-    return [index[n] for n in names]
-
-
 def _dimension(param: Param, configs: Sequence[Any]) -> dict[str, Any] | None:
     raw = [c.get(param.name, _MISSING) if hasattr(c, "get") else _MISSING for c in configs]
     inactive = any(v is _MISSING for v in raw)
@@ -158,7 +147,7 @@ def _dimension(param: Param, configs: Sequence[Any]) -> dict[str, Any] | None:
     param = with_seen_choices(Param(param.name, "categorical", choices=param.choices), present)
     codes = [-1 if v is _MISSING else category_index(param, v) for v in raw]
     ticks = list(range(len(param.choices)))
-    text = [short(c, 24) for c in param.choices]  # plain text: parcoords does not parse it
+    text = [short(c, 28) for c in param.choices]  # plain text: parcoords does not parse it
     if inactive:
         ticks, text = [-1, *ticks], [INACTIVE, *text]
     return {

@@ -11,6 +11,7 @@ from byop.visualization._data import (
     Param,
     RunLike,
     category_index,
+    choose,
     direction,
     hover,
     label,
@@ -18,7 +19,6 @@ from byop.visualization._data import (
     value_of,
     with_seen_choices,
 )
-from byop.visualization._parallel import _choose
 from byop.visualization._plotly import TEMPLATE, empty_figure, graph_objects, make_subplots
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def plot_slice(
         f"slices{f' of {label(data.name)}' if data.name else ''}"
         f" ({label(chosen.name)}, {direction(chosen)})"
     )
-    shown = _choose(data.params, params)
+    shown = choose(data.params, params)
     rows = [(n, r, v) for n, r in enumerate(history) if (v := value_of(r, chosen)) is not None]
     if not rows or not shown:
         why = (
