@@ -122,7 +122,10 @@ class Dashboard:
         self._start_following()
         self._served = True
         thread = threading.Thread(
-            target=self.server.serve_forever, name="byop-dashboard-serve", daemon=True
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.1},  # how soon `close` stops it
+            name="byop-dashboard-serve",
+            daemon=True,
         )
         thread.start()
         self._threads.append(thread)
