@@ -275,7 +275,7 @@ def plot_importance(
     chosen = data.history.metric(metric)
     heading = title or (
         f"hyperparameter importance{f' of {label(data.name)}' if data.name else ''}"
-        f" ({label(chosen.name)}; fANOVA main effects)"
+        f" ({label(chosen.name)})"
     )
     ranked = _ranked(
         data, chosen=chosen, params=params, n_trees=n_trees, max_trials=max_trials, seed=seed
@@ -306,7 +306,7 @@ def plot_importance(
     )
     explained = sum(r.importance for r in ranked)
     figure.update_layout(
-        title=f"{heading}<br><sup>main effects explain {explained:.0%} of the variance; "
+        title=f"{heading}<br><sup>fANOVA main effects: {explained:.0%} of the variance; "
         "the rest is interactions</sup>",
         template=TEMPLATE,
         xaxis={"title": "share of the variance", "range": [0, 1.05]},

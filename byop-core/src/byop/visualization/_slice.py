@@ -162,7 +162,7 @@ def _positions(param: Param, values: Sequence[Any]) -> tuple[list[Any], dict[str
                 axis["range"] = [low - pad, high + pad]
         return list(values), axis
     categorical = with_seen_choices(Param(param.name, "categorical", choices=param.choices), values)
-    names = [label(c, 30) for c in categorical.choices]
+    names = [label(c, 20) for c in categorical.choices]
     # Two choices may look alike once shortened: number the duplicates.
     seen: dict[str, int] = {}
     for i, name in enumerate(names):

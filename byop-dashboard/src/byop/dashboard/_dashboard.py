@@ -168,6 +168,21 @@ class Dashboard:
         return f"Dashboard({self.url!r}, {len(self.watches)} stores)"
 
 
+def _open(url: str) -> None:
+    """Open ``url`` in a graphical web browser, if this session has a display."""
+    import os
+    import webbrowser
+
+    graphical = sys.platform in ("darwin", "win32") or any(
+        os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY")
+    )
+    if not graphical:  # a terminal browser would take over this terminal: leave it be
+        warn(f"no display to open a browser on: open {url} in yours")
+        return
+    if not webbrowser.open(url):
+        warn(f"could not open a browser: open {url} in yours")
+
+
 def serve(
     stores: Sequence[str | Path],
     *,
@@ -209,9 +224,7 @@ def serve(
         flush=True,
     )
     if open_browser:
-        import webbrowser
-
-        webbrowser.open(dashboard.url)
+        _open(dashboard.url)
     try:
         dashboard.serve_forever()
     except KeyboardInterrupt:
