@@ -205,7 +205,11 @@ def serve(
         OSError: The port is in use, or the address cannot be listened on.
     """
     out = out or sys.stderr
-    dashboard = Dashboard(stores, host=host, port=port, poll_interval=poll_interval)
+    try:
+        dashboard = Dashboard(stores, host=host, port=port, poll_interval=poll_interval)
+    except KeyboardInterrupt:  # while reading the stores the first time
+        print("byop dashboard: stopped", file=out)
+        return 0
     for path in dashboard.stores:
         if not path.exists():
             warn(f"{path} does not exist (yet): it shows as waiting until it appears")

@@ -142,6 +142,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
     """Answers one request to the dashboard."""
 
     server: DashboardServer
+    timeout = 60  # seconds a read or write may block: a client that stopped reading goes
     protocol_version = "HTTP/1.1"
     server_version = "byop-dashboard"
     sys_version = ""

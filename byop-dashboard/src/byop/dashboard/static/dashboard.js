@@ -204,7 +204,9 @@
       const counts = s.counts || {};
       const cards = [];
       const trialBar = s.max_trials ? Math.min(1, s.trials / s.max_trials) : null;
-      cards.push(card("trials", s.max_trials ? `${s.trials} / ${s.max_trials}` : String(s.trials), s.in_flight ? `${s.in_flight} in flight` : "", trialBar));
+      const running = s.state === "running";
+      const unfinished = s.in_flight ? `${s.in_flight} ${running ? "in flight" : "started, never reported"}` : "";
+      cards.push(card("trials", s.max_trials ? `${s.trials} / ${s.max_trials}` : String(s.trials), unfinished, trialBar));
       const timeBar = s.timeout ? Math.min(1, s.time_used / s.timeout) : null;
       cards.push(card("time used", s.time_used_text || "-", s.timeout_text ? `of ${s.timeout_text}` : "no time limit", timeBar));
       const outcome = el("div", { cls: "value" },
@@ -215,7 +217,7 @@
       if (s.best) cards.push(card(`best ${s.best.metric}`, text(s.best.value), text(s.best.name), null));
       else cards.push(card("best", "none yet", "no successful trial", null));
       const lastAge = s.last_record ? s.now - s.last_record + (Date.now() - state.received) / 1000 : null;
-      cards.push(card("last record", lastAge !== null ? ago(lastAge) : "-", s.in_flight_names && s.in_flight_names.length ? `running: ${s.in_flight_names.join(", ")}` : "", null));
+      cards.push(card("last record", lastAge !== null ? ago(lastAge) : "-", s.in_flight_names && s.in_flight_names.length ? `${running ? "running" : "never reported"}: ${s.in_flight_names.join(", ")}` : "", null));
       document.getElementById("cards").replaceChildren(...cards);
       document.getElementById("summary").textContent = s.summary || "";
       setLive(s.state === "running" ? "live \u00b7 following the run" : `live \u00b7 ${s.state}`, true);
