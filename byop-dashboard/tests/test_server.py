@@ -51,6 +51,8 @@ def test_pages_scripts_and_plotly_come_from_the_server(serve, api, finished):
     for name in ("dashboard.js", "dashboard.css", "favicon.svg"):
         assert api.fetch(dashboard.url + "static/" + name)[0] == 200
     assert api.fetch(dashboard.url + "favicon.ico")[0] == 200
+    status, _, page = api.fetch(dashboard.url + "runs/5")  # no such run: the list of runs
+    assert status == 200 and b'data-page="index"' in page
 
 
 @pytest.mark.parametrize(

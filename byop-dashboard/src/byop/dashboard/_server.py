@@ -204,8 +204,16 @@ class DashboardHandler(BaseHTTPRequestHandler):
             return
         url = urlsplit(self.path)
         path = url.path
-        if path == "/" or re.fullmatch(r"/runs/\d{1,6}", path):
-            self._asset("index" if path == "/" else "run", head=head)
+        if path == "/":
+            self._asset("index", head=head)
+        elif (page := re.fullmatch(r"/runs/(\d{1,6})", path)) is not None:
+            if int(page.group(1)) < len(self.server.watches):
+                self._asset("run", head=head)
+            else:  # no such run: the list of runs
+                self.send_response(HTTPStatus.SEE_OTHER)
+                self.send_header("Location", "/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
         elif path.startswith("/static/"):
             self._asset(path.removeprefix("/static/"), head=head)
         elif path == "/favicon.ico":

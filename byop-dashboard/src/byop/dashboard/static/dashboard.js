@@ -220,6 +220,10 @@
       cards.push(card("last record", lastAge !== null ? ago(lastAge) : "-", s.in_flight_names && s.in_flight_names.length ? `${running ? "running" : "never reported"}: ${s.in_flight_names.join(", ")}` : "", null));
       document.getElementById("cards").replaceChildren(...cards);
       document.getElementById("summary").textContent = s.summary || "";
+      const readable = s.state !== "waiting" && s.state !== "unreadable";
+      for (const selector of [".summary", ".plots", ".trials"]) {
+        document.querySelector(selector).hidden = !readable; // nothing to show until it is
+      }
       setLive(s.state === "running" ? "live \u00b7 following the run" : `live \u00b7 ${s.state}`, true);
     }
 
