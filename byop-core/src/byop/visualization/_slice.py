@@ -13,7 +13,6 @@ from byop.visualization._data import (
     category_index,
     choose,
     direction,
-    hover,
     label,
     resolve,
     value_of,
@@ -126,7 +125,11 @@ def plot_slice(
                     "showscale": index == 0,
                     "colorbar": {"title": {"text": "trial"}, "thickness": 12},
                 },
-                text=[hover(r, chosen) for _, r, _ in active],
+                text=[  # short: a run of thousands of trials has one of these per panel
+                    f"<b>{label(r.trial.name)}</b><br>{label(chosen.name)} = {label(v)}"
+                    f"<br>{label(param.name, 40)} = {label(r.trial.config[param.name], 40)}"
+                    for _, r, v in active
+                ],
                 hoverinfo="text",
                 showlegend=False,
             ),
