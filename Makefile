@@ -18,10 +18,11 @@ demo: $(STAMP)  ## run byop's main job: a parallel optimization with progress an
 test: $(STAMP)  ## run the whole test suite
 	BYOP_BLOCK_PLUGINS=$${BYOP_BLOCK_PLUGINS-broken} $(PY) -m pytest -q
 
-lint: $(STAMP)  ## ruff and mypy (strict)
+lint: $(STAMP)  ## ruff, mypy (strict), and the import-linter contracts (layers, privates)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)  ## every benchmark, printing ratios against references from the same run
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

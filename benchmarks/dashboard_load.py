@@ -46,9 +46,10 @@ PLOT_INTERVAL = 2.0  # as the page: a plot at most every 2 s, when the run chang
 # ---------------------------------------------------------------------- the writer
 def write(store: Path, trials: int, rate: float) -> None:
     """Run by ``--write``: create the store, wait for a line on stdin, then write the run."""
-    from byop.history import Budget, RunHeader, RunStore, describe
+    from byop.history import Budget, RunHeader, RunStore
     from byop.optimization import RandomSearch
     from byop.pipeline import Categorical, Condition, Float, Integer, Space
+    from byop.serialization import typed_plain
 
     space = Space.from_dict(
         {
@@ -67,7 +68,7 @@ def write(store: Path, trials: int, rate: float) -> None:
     header = RunHeader(
         optimizer="random_search",
         seed=0,
-        space=describe(space),
+        space=typed_plain(space),
         budget=Budget(max_trials=trials),
         objective="benchmarks.dashboard_load",
     )

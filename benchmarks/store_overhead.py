@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 from byop.history import RunHeader, RunStore, read_store
-from byop.optimization import RandomSearch, optimize
+from byop.optimization import RandomSearch
+from byop.run import optimize
 from byop.serialization import unstructure
 
 

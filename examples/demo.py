@@ -29,8 +29,9 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from byop.optimization import Trial, optimize  # noqa: E402
+from byop.optimization import Trial  # noqa: E402
 from byop.pipeline import Categorical, Float, Integer, searchable  # noqa: E402
+from byop.run import optimize  # noqa: E402
 
 N_SAMPLES = 1200
 N_INPUTS = 10

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from byop.cli import main
-from byop.history import Budget, RunHeader, RunStore, describe, read_store
+from byop.history import Budget, RunHeader, RunStore, read_store
 from byop.optimization import RandomSearch
 from byop.pipeline import searchable
+from byop.serialization import typed_plain
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def store(tmp_path):
     rs = RandomSearch(space=space, seed=1)
     path = tmp_path / "run.jsonl"
     header = RunHeader(
-        optimizer="random_search", seed=1, space=describe(space), budget=Budget(max_trials=12)
+        optimizer="random_search", seed=1, space=typed_plain(space), budget=Budget(max_trials=12)
     )
     with RunStore.create(path, header, sync=False) as st:
         for i in range(12):
@@ -157,8 +158,14 @@ def test_plugins_lists_builtins(capsys):
     status, out, _ = run_cli(capsys, "plugins")
     assert status == 0
     header, core = out.splitlines()[:2]
-    assert header.split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "HOOKS"]
-    assert core.startswith("byop-core") and "register_optimizers" in core
+    assert header.split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "REGISTERS"]
+    assert core.split() == [
+        "byop.optimization",
+        "byop-core",
+        core.split()[2],
+        "optimizers:",
+        "random_search",
+    ]
 
 
 def _console_script() -> str:
@@ -186,7 +193,7 @@ def test_console_script_shows_a_broken_plugin_even_when_strict():
     assert "byop-broken-example" in lines[broken] and "0.0.1" in lines[broken]
     assert lines[broken + 1].startswith("  error: ModuleNotFoundError")
     assert "byop_dependency_that_does_not_exist" in lines[broken + 1]
-    assert any(line.startswith("hillclimb ") and "register_optimizers" in line for line in lines)
+    assert any(line.startswith("hillclimb ") and "optimizers: hillclimb" in line for line in lines)
 
     env["BYOP_BLOCK_PLUGINS"] = "broken"
     proc = subprocess.run(

@@ -9,19 +9,19 @@ from byop.history import (
     RunHeader,
     RunStore,
     StoreFollower,
-    describe,
     read_store,
     repair_store,
 )
 from byop.optimization import RandomSearch, Trial
 from byop.pipeline import searchable
+from byop.serialization import typed_plain
 
 SPACE = searchable("s", space={"x": (-1.0, 1.0), "k": ["a", "b"]}).space()
 
 
 def header():
     return RunHeader(
-        optimizer="random_search", seed=0, space=describe(SPACE), budget=Budget(max_trials=50)
+        optimizer="random_search", seed=0, space=typed_plain(SPACE), budget=Budget(max_trials=50)
     )
 
 

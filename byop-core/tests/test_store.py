@@ -15,12 +15,12 @@ from byop.history import (
     StoreExistsError,
     StoreLockedError,
     StoreVersionError,
-    describe,
     read_store,
     repair_store,
 )
 from byop.optimization import ForeignException, RandomSearch, Report
 from byop.pipeline import searchable
+from byop.serialization import typed_plain
 
 
 class LibraryError(Exception):
@@ -33,7 +33,7 @@ SPACE = searchable("s", space={"x": (-1.0, 1.0), "i": (1, 9), "c": ["a", "b"]}).
 def header(**kwargs):
     kwargs.setdefault("optimizer", "random_search")
     kwargs.setdefault("seed", 3)
-    kwargs.setdefault("space", describe(SPACE))
+    kwargs.setdefault("space", typed_plain(SPACE))
     kwargs.setdefault("budget", Budget(max_trials=10))
     return RunHeader(**kwargs)
 

@@ -111,3 +111,38 @@ def test_trial_is_generic_and_has_report_aliases():
     assert Trial.SuccessReport is SuccessReport
     assert Trial.FailReport is FailReport
     assert Trial.CrashReport is CrashReport
+
+
+def test_fidelities_travel_with_the_trial():
+    import pickle
+
+    from byop.serialization import dumps, loads
+
+    trial = Trial(name="t", config={"x": 1.0}, fidelities={"epochs": 9})
+    assert trial.budget == 9  # one fidelity: also the trial's budget
+    assert pickle.loads(pickle.dumps(trial)) == trial
+    assert loads(dumps(trial), Trial).fidelities == {"epochs": 9}
+    assert Trial(name="u", config={}).fidelities == {}
+    assert Trial(name="v", config={}, fidelities={"a": 1, "b": 2}).budget is None
+
+
+def test_metric_and_fidelity_declarations_are_checked():
+    from byop.optimization import Fidelity, Metric, as_fidelities, as_metrics
+
+    assert as_metrics({"accuracy": "max", "latency": "min"}) == (
+        Metric("accuracy", minimize=False),
+        Metric("latency"),
+    )
+    assert Metric("loss", bounds=(0, 10)).worst == 10.0
+    assert Metric("accuracy", minimize=False, bounds=(0, 1)).worst == 0.0
+    with pytest.raises(ValueError, match="'min' or 'max'"):
+        as_metrics({"accuracy": "up"})
+    with pytest.raises(ValueError, match="low < high"):
+        Metric("loss", bounds=(1, 0))
+    assert as_fidelities({"epochs": (1, 27)}) == (Fidelity("epochs", 1, 27),)
+    with pytest.raises(ValueError, match="low must be below high"):
+        Fidelity("epochs", 5, 5)
+    with pytest.raises(ValueError, match="log fidelity needs low > 0"):
+        Fidelity("frac", 0, 1, log=True)
+    with pytest.raises(ValueError, match="unique"):
+        as_fidelities([Fidelity("a", 0, 1), Fidelity("a", 1, 2)])

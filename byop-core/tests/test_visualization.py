@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from byop.history import History, read_store
-from byop.optimization import Metric, Trial, optimize
+from byop.optimization import Metric, Trial
 from byop.pipeline import Categorical, Condition, Float, Integer, Space
 from byop.plugins import MissingDependencyError
+from byop.run import optimize
 from byop.visualization import (
     INACTIVE,
     hyperparameter_importance,

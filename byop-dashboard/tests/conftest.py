@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from byop.dashboard import Dashboard
-from byop.history import Budget, RunHeader, RunStore, describe
+from byop.history import Budget, RunHeader, RunStore
 from byop.optimization import Metric, RandomSearch
 from byop.pipeline import Categorical, Condition, Float, Integer, Space
+from byop.serialization import typed_plain
 
 EVIL = "<script>alert(1)</script>"
 EVIL_IMG = '<img src=x onerror="window.__pwned=1">'
@@ -39,7 +40,7 @@ class Writer:
         header = RunHeader(
             optimizer="random_search",
             seed=seed,
-            space=describe(SPACE),
+            space=typed_plain(SPACE),
             metrics=(Metric("cost"),),
             budget=Budget(max_trials=max_trials),
             objective="tests.objective",

@@ -11,18 +11,13 @@ from byop.history import (
     RunHeader,
     RunStore,
     StoreMismatchError,
-    describe,
     read_store,
 )
-from byop.optimization import (
-    Metric,
-    NoBudgetError,
-    RandomSearch,
-    ResumeNotSupportedError,
-    optimize,
-)
+from byop.optimization import Metric, RandomSearch
 from byop.pipeline import searchable
+from byop.run import NoBudgetError, ResumeNotSupportedError, optimize
 from byop.scheduling import UnknownBackendError, WallTimeLimitExceeded
+from byop.serialization import typed_plain
 
 SPACE = searchable("s", space={"x": (-5.0, 5.0)}).space()
 
@@ -110,10 +105,10 @@ def test_the_store_header_describes_the_run(tmp_path):
     run(max_trials=4, store=path, seed=11, memory_limit="1GB")
     header = read_store(path).header
     assert header.optimizer == "random_search" and header.seed == 11
-    assert header.space == describe(SPACE)
+    assert header.space == typed_plain(SPACE)
     assert header.budget.max_trials == 4 and header.budget.timeout is None
     assert header.objective == "support.history_objectives.quadratic"
-    assert header.extra["n_workers"] == 2 and header.extra["memory_limit"] == "1GB"
+    assert header.extra["n_workers"] == 2 and header.extra["memory_limit"] == 10**9
 
 
 def test_resuming_with_a_larger_budget_continues_the_run(tmp_path):
@@ -211,7 +206,7 @@ def test_a_bad_backend_touches_no_file(tmp_path):
 def test_trials_in_flight_in_the_store_run_again_first(tmp_path):
     path = tmp_path / "run.jsonl"
     rs = RandomSearch(space=SPACE, seed=0)
-    header = RunHeader(optimizer="random_search", seed=0, space=describe(SPACE))
+    header = RunHeader(optimizer="random_search", seed=0, space=typed_plain(SPACE))
     with RunStore.create(path, header) as store:
         trials = [rs.ask() for _ in range(5)]
         for trial in trials:

@@ -9,7 +9,6 @@ import pytest
 from byop.optimization import create_optimizer
 from byop.pipeline import searchable
 from byop.plugins import PluginSystem
-from byop.plugins import _builtin as builtin
 
 
 def _installed(dist: str) -> bool:
@@ -42,7 +41,7 @@ def test_installed_plugin_is_discovered_and_created_by_name():
 
 
 def test_broken_plugin_is_listed_with_its_error_and_the_rest_work():
-    system = PluginSystem(builtins=[builtin], environ={})  # neither strict nor blocking
+    system = PluginSystem(environ={})  # neither strict nor blocking
     infos = {p.name: p for p in system.plugins()}
     broken = infos["broken"]
     assert broken.distribution == "byop-broken-example"
@@ -59,7 +58,7 @@ def test_broken_plugin_is_listed_with_its_error_and_the_rest_work():
 
 
 def test_blocking_a_plugin_by_environment():
-    system = PluginSystem(builtins=[builtin], environ={"BYOP_BLOCK_PLUGINS": "hillclimb,broken"})
+    system = PluginSystem(environ={"BYOP_BLOCK_PLUGINS": "hillclimb,broken"})
     infos = {p.name: p for p in system.plugins()}
     assert infos["hillclimb"].blocked and infos["broken"].blocked
     assert "hillclimb" not in system.available("optimizers")
@@ -68,6 +67,6 @@ def test_blocking_a_plugin_by_environment():
 def test_strict_loading_raises_and_names_the_broken_plugin():
     from byop.plugins import PluginLoadError
 
-    system = PluginSystem(builtins=[builtin], environ={"BYOP_STRICT_PLUGINS": "1"})
+    system = PluginSystem(environ={"BYOP_STRICT_PLUGINS": "1"})
     with pytest.raises(PluginLoadError, match=r"broken \(byop-broken-example\)"):
         system.load()

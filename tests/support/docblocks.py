@@ -18,6 +18,7 @@ _TITLE = re.compile(r'title="(?P<title>[^"]+)"')
 _NOT_RUN = re.compile(r"<!--\s*not run:")
 _REQUIRES = re.compile(r"<!--.*?requires:\s*(?P<mods>[\w., ]+?)\s*(?:;|-->)")
 _SERVICE = re.compile(r"<!--.*?service:\s*(?P<names>[\w, ]+?)\s*(?:;|-->)")
+_FILE = re.compile(r"<!--\s*file:\s*(?P<path>[\w./-]+?)\s*(?:;|-->)")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Block:
     requires: tuple[str, ...]
     services: tuple[str, ...] = ()
     """Running services the block needs (``<!-- service: slurm -->``), see support.services."""
+    file: str | None = None
+    """The file of an example project the block is (``<!-- file: path -->``), see `files`."""
 
     @property
     def id(self) -> str:
@@ -89,6 +92,7 @@ def blocks(path: Path) -> list[Block]:
                     run=_NOT_RUN.search(before) is None,
                     requires=requires,
                     services=needs,
+                    file=(f.group("path") if (f := _FILE.search(before)) else None),
                 )
             )
             i = j
@@ -101,6 +105,30 @@ def _previous_nonblank(lines: list[str], i: int) -> str:
     while k >= 0 and not lines[k].strip():
         k -= 1
     return lines[k] if k >= 0 else ""
+
+
+def files(path: Path) -> dict[str, str]:
+    """The files of the example project a page spells out: every fenced block, of any language,
+    right after a ``<!-- file: relative/path -->`` line, by that path."""
+    lines = path.read_text().splitlines()
+    out: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        if (m := _FILE.search(line)) is None:
+            continue
+        k = i + 1
+        while k < len(lines) and not lines[k].strip():
+            k += 1
+        fence = _FENCE.match(lines[k]) if k < len(lines) else None
+        if fence is None:
+            raise ValueError(f"{path}:{i + 1}: a file marker not followed by a fenced block")
+        indent = len(fence.group("indent"))
+        end = k + 1
+        while end < len(lines) and not (
+            lines[end].strip() == "```" and len(lines[end]) - len(lines[end].lstrip()) == indent
+        ):
+            end += 1
+        out[m.group("path")] = textwrap.dedent("\n".join(lines[k + 1 : end])) + "\n"
+    return out
 
 
 def all_blocks() -> list[Block]:

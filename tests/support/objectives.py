@@ -154,3 +154,28 @@ def faulty_trial(trial: Trial[Any]) -> Any:
         time.sleep(trial.config.get("sleep", 0.0))
         return trial.success(cost=1.0)
     return trial.fail()
+
+
+class SlowToLoad:
+    """Takes ``seconds`` to unpickle: stands for a function whose imports are slow."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_load_slowly, (self.seconds,))
+
+
+def _load_slowly(seconds: float) -> SlowToLoad:
+    time.sleep(seconds)
+    return SlowToLoad(seconds)
+
+
+def slow_to_load_trial(seconds: float) -> Any:
+    """A trial objective that takes ``seconds`` to load in a worker and no time to run."""
+    slow = SlowToLoad(seconds)
+
+    def objective(trial: Trial[Any]) -> Any:
+        return trial.success(cost=slow.seconds)
+
+    return objective

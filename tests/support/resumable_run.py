@@ -8,8 +8,8 @@ from __future__ import annotations
 import sys
 import time
 
-from byop.optimization import optimize
 from byop.pipeline import searchable
+from byop.run import optimize
 
 
 def objective(trial):

@@ -209,3 +209,17 @@ def test_worker_pids_are_not_ours():
     scheduler.run()
     assert groups
     assert os.getpgid(0) not in groups
+
+
+def test_loading_the_function_does_not_count_against_the_wall_time_limit():
+    # The objective takes 1.5 s to unpickle in the worker (slow imports) and no time to run:
+    # its limit of 0.5 s starts when the call does, not when the worker got it.
+    from support.objectives import slow_to_load_trial
+
+    scheduler = Scheduler.with_processes(1)
+    task = Trial.Task(slow_to_load_trial(1.5), scheduler, wall_time_limit=0.5, cpu_time_limit=0.5)
+    reports = []
+    scheduler.on_start(lambda: [task(Trial(name=f"t{i}", config={})) for i in range(2)])
+    task.on_report(reports.append)
+    assert scheduler.run(timeout=60) is ExitStatus.EXHAUSTED
+    assert [type(r).__name__ for r in reports] == ["SuccessReport", "SuccessReport"], reports

@@ -61,29 +61,32 @@ def version() -> int:
 def plugins(*, show_traceback: bool = False, check: bool = False) -> int:
     """List every plugin, with its distribution, version, hooks and error."""
     from byop.plugins import STRICT_ENV, PluginSystem
-    from byop.plugins import _builtin as builtin
 
     # Listing is a diagnosis: it shows broken plugins instead of stopping at them.
     environ = {k: v for k, v in os.environ.items() if k != STRICT_ENV}
-    infos = PluginSystem(builtins=[builtin], environ=environ).plugins()
-    rows = [["PLUGIN", "DISTRIBUTION", "VERSION", "HOOKS"]]
+    system = PluginSystem(environ=environ)
+    infos = system.plugins()
+    rows = [["PLUGIN", "DISTRIBUTION", "VERSION", "REGISTERS"]]
     notes: dict[int, list[str]] = {}
     for info in infos:
-        hooks = ", ".join(info.hooks) or "-"
+        registers = _registrations(info.registered) or "-"
         if info.blocked:
-            hooks = "(blocked by BYOP_BLOCK_PLUGINS)"
-        rows.append([info.name, info.distribution or "-", info.version or "-", hooks])
+            registers = "(blocked by BYOP_BLOCK_PLUGINS)"
+        rows.append([info.name, info.distribution or "-", info.version or "-", registers])
+        lines = [f"  warning: {w}" for w in info.warnings]
         if info.error is not None:
-            lines = [f"  error: {info.error}"]
+            lines.append(f"  error: {info.error}")
             if show_traceback and info.traceback:
                 lines += ["    " + line for line in info.traceback.rstrip().splitlines()]
-            notes[len(rows) - 1] = lines
+        notes[len(rows) - 1] = lines
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     out = sys.stdout
     for index, row in enumerate(rows):
         out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
         for line in notes.get(index, []):
             out.write(line + "\n")
+    for warning in system.warnings():
+        out.write(f"warning: {warning}\n")
     failed = [i for i in infos if i.error is not None]
     if failed:
         names = ", ".join(i.name for i in failed)
@@ -92,6 +95,14 @@ def plugins(*, show_traceback: bool = False, check: bool = False) -> int:
             "block them with BYOP_BLOCK_PLUGINS=name.\n"
         )
     return 1 if check and failed else 0
+
+
+def _registrations(registered: tuple[tuple[str, str], ...]) -> str:
+    """``optimizers: smac; space_parsers: optuna``."""
+    by_kind: dict[str, list[str]] = {}
+    for kind, name in registered:
+        by_kind.setdefault(kind, []).append(name)
+    return "; ".join(f"{kind}: {', '.join(names)}" for kind, names in by_kind.items())
 
 
 # ---------------------------------------------------------------------- byop runs ...
@@ -175,11 +186,10 @@ def _cell(value: Any) -> Any:
 
 def runs_export(args: argparse.Namespace) -> int:
     """Write a stored run's trials as CSV."""
-    from byop.history._history import EMPTY_COLUMNS
-
     run = _read(args)
-    rows = run.history.records()
-    columns = list(rows[0]) if rows else list(EMPTY_COLUMNS)
+    history = run.history
+    rows = history.records()
+    columns = history.columns()
     with _errors(), _output(args.csv) as out:
         writer = csv.writer(out)
         writer.writerow(columns)

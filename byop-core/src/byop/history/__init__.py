@@ -39,19 +39,17 @@ from byop.history._follow import StoreFollower, StoreUpdate
 from byop.history._history import CONFIG_PREFIX, RESULTS_PREFIX, History, TracePoint
 from byop.history._plot import plot_trace
 from byop.history._progress import Progress, ProgressMode
-from byop.history._store import (
+from byop.history._reading import read_store, repair_store
+from byop.history._records import (
     STORE_FORMAT,
     STORE_VERSION,
     Budget,
     RunHeader,
-    RunStore,
     Session,
     StoredRun,
-    describe,
-    read_store,
-    repair_store,
 )
 from byop.history._summary import format_duration, summary
+from byop.history._writing import RunStore
 
 __all__ = [
     "CONFIG_PREFIX",
@@ -78,7 +76,6 @@ __all__ = [
     "StoreVersionError",
     "StoredRun",
     "TracePoint",
-    "describe",
     "format_duration",
     "plot_trace",
     "read_store",

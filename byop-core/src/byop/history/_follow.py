@@ -25,7 +25,7 @@ from typing import Any
 from attrs import evolve, frozen
 
 from byop.history._errors import NotAStoreError, StoreError, StoreVersionError
-from byop.history._store import (
+from byop.history._records import (
     STORE_FORMAT,
     STORE_VERSION,
     Budget,

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any, overload
 from attrs import frozen
 
 from byop.history._errors import DuplicateReportError, NoBestTrialError
-from byop.optimization import Metric, Report, ReportStatus, as_metrics
-from byop.optimization._exceptions import exception_key
+from byop.optimization import Metric, Report, ReportStatus, as_metrics, exception_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,7 +138,7 @@ class History:
     @classmethod
     def load(cls, path: str | Path, *, recover: bool = False) -> History:
         """The history of a stored run (see `read_store`)."""
-        from byop.history._store import read_store
+        from byop.history._reading import read_store
 
         return read_store(path, recover=recover).history
 
@@ -294,6 +293,11 @@ class History:
         return points
 
     # ------------------------------------------------------------------ tables
+    def columns(self) -> list[str]:
+        """The keys of `records`' rows, in order (the fixed ones when there is no trial)."""
+        rows = self.records()
+        return list(rows[0]) if rows else list(EMPTY_COLUMNS)
+
     def records(self) -> list[dict[str, Any]]:
         """One flat row a trial: name, status, ``config:*``, ``results:*``, times, exception.
 

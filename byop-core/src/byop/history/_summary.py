@@ -9,8 +9,7 @@ from typing import Any
 
 from byop.history._errors import NoBestTrialError
 from byop.history._history import History
-from byop.optimization import Metric, Report, ReportStatus
-from byop.optimization._exceptions import exception_key
+from byop.optimization import Metric, Report, ReportStatus, exception_key
 
 
 def format_duration(seconds: float) -> str:

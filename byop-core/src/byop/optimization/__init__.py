@@ -2,8 +2,11 @@
 
 An `Optimizer` is asked for a `Trial`, the trial is run, and the optimizer is told the
 `Trial.Report`. `RandomSearch` is built in; SMAC, Optuna and others arrive as plugins and are
-created by name with `create_optimizer`. `optimize` does it all in one call: parallel trials
-under a budget and limits, a progress display, and a stored run that can be resumed.
+created by name with `create_optimizer`. Running many trials in parallel, under a budget and
+limits, stored and resumable, is `byop.run.optimize`.
+
+A trial that runs in another process crosses back as a `ReportPayload` (`Report.payload`),
+which the process that owns the trial turns into its report with `Trial.receive`.
 """
 
 from __future__ import annotations
@@ -16,12 +19,26 @@ from byop.optimization._create import (
 from byop.optimization._errors import (
     InvalidReportError,
     NoReportError,
+    OptimizerExhaustedError,
     TrialAlreadyReportedError,
     UnknownTrialError,
 )
-from byop.optimization._exceptions import ForeignException
-from byop.optimization._optimize import NoBudgetError, ResumeNotSupportedError, optimize
-from byop.optimization._optimizer import Metric, Optimizer, SupportsRestore, as_metrics
+from byop.optimization._exceptions import (
+    ForeignException,
+    exception_key,
+    portable,
+    qualified_name,
+)
+from byop.optimization._hyperband import ASHA, Hyperband, SuccessiveHalving
+from byop.optimization._multifidelity import MFTrialInfo, MultiFidelityOptimizer
+from byop.optimization._optimizer import (
+    Fidelity,
+    Metric,
+    Optimizer,
+    SupportsRestore,
+    as_fidelities,
+    as_metrics,
+)
 from byop.optimization._pending import PendingTrials
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
 from byop.optimization._time import TimeInterval, TimeKind
@@ -29,27 +46,34 @@ from byop.optimization._trial import (
     CrashReport,
     FailReport,
     Report,
+    ReportPayload,
     ReportStatus,
     SuccessReport,
     Trial,
 )
 
 __all__ = [
+    "ASHA",
     "CrashReport",
     "FailReport",
+    "Fidelity",
     "ForeignException",
+    "Hyperband",
     "InvalidReportError",
+    "MFTrialInfo",
     "Metric",
-    "NoBudgetError",
+    "MultiFidelityOptimizer",
     "NoReportError",
     "Optimizer",
+    "OptimizerExhaustedError",
     "PendingTrials",
     "RSTrialInfo",
     "RandomSearch",
     "Report",
+    "ReportPayload",
     "ReportStatus",
-    "ResumeNotSupportedError",
     "SuccessReport",
+    "SuccessiveHalving",
     "SupportsRestore",
     "TimeInterval",
     "TimeKind",
@@ -57,8 +81,11 @@ __all__ = [
     "TrialAlreadyReportedError",
     "UnknownOptimizerError",
     "UnknownTrialError",
+    "as_fidelities",
     "as_metrics",
     "available_optimizers",
     "create_optimizer",
-    "optimize",
+    "exception_key",
+    "portable",
+    "qualified_name",
 ]

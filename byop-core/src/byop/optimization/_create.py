@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping
 from typing import Any
 
-_KNOWN_EXTRAS = {
-    "smac": "byop[smac]",
-    "optuna": "byop[optuna]",
-}
+from byop.pipeline import InvalidSpaceError, Space
 
 
 class UnknownOptimizerError(LookupError):
@@ -36,7 +35,7 @@ def available_optimizers() -> list[str]:
         assert "random_search" in available_optimizers()
         ```
     """
-    from byop.plugins import available
+    from byop.plugins import available  # plugins load pluggy: only when asked
 
     return available("optimizers")
 
@@ -44,11 +43,14 @@ def available_optimizers() -> list[str]:
 def create_optimizer(name: str, *, space: Any, seed: int | None = None, **kwargs: Any) -> Any:
     """Create a registered optimizer by name.
 
-    The optimizer is created as ``factory(space=space, seed=seed, **kwargs)``.
+    The optimizer is created as ``factory(space=space, seed=seed, **kwargs)``. A space given in
+    the dictionary form of byop's space (``{"x": (0.0, 1.0)}``) is converted to a `Space` here,
+    once, so optimizers receive a `Space`; any other object is passed as it is (a library's
+    own space, or a dictionary for a sampler function).
 
     Args:
         name: The registered name, e.g. ``"random_search"``, ``"smac"``, ``"optuna"``.
-        space: The search space.
+        space: The search space: a `Space`, or its dictionary form.
         seed: The seed, for reproducible optimization.
         **kwargs: Passed on to the optimizer.
 
@@ -66,13 +68,19 @@ def create_optimizer(name: str, *, space: Any, seed: int | None = None, **kwargs
         assert 0.0 <= optimizer.ask().config["x"] <= 1.0
         ```
     """
-    from byop.plugins import UnknownFeatureError, get
+    if not isinstance(name, str):
+        raise TypeError(
+            f"create_optimizer() takes the optimizer's registered name, got {type(name).__name__}"
+            f" {name!r}. Available: {', '.join(available_optimizers())}."
+        )
+    from byop.plugins import UnknownFeatureError, get  # plugins load pluggy: only when asked
 
     try:
         registration = get("optimizers", name)
     except UnknownFeatureError as e:
-        hint = None
-        if name in _KNOWN_EXTRAS:
-            hint = f"Install it with: pip install {_KNOWN_EXTRAS[name]}"
-        raise UnknownOptimizerError(name, e.available, hint=hint) from None
+        raise UnknownOptimizerError(name, e.available, hint=e.hint) from None
+    if isinstance(space, Mapping):
+        # A dictionary that is not byop's space (one for a sampler function) stays as given.
+        with contextlib.suppress(InvalidSpaceError):
+            space = Space.from_dict(space)
     return registration.obj(space=space, seed=seed, **kwargs)

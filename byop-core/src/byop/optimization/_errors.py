@@ -17,3 +17,11 @@ class NoReportError(RuntimeError):
 
 class InvalidReportError(TypeError):
     """An objective returned something that is not its trial's report."""
+
+
+class OptimizerExhaustedError(RuntimeError):
+    """An optimizer has no more trials to give: raised by ``ask()``.
+
+    Any optimizer may raise it (or a subclass, as `RandomSearch.ExhaustedError` is) to say it
+    is done; `byop.run.optimize` then ends the run as exhausted once the running trials report.
+    """

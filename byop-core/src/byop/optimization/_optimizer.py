@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol, TypeVar, runtime_checkable
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from attrs import frozen
+from attrs import field, frozen
 
 from byop.optimization._trial import Report, Trial
 
@@ -58,6 +59,18 @@ class SupportsRestore(Protocol[Info]):
         ...
 
 
+def _bounds(value: Any) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds must be (low, high) numbers, got {value!r}.") from None
+    if not low < high:
+        raise ValueError(f"bounds must be (low, high) with low < high, got {value!r}.")
+    return (low, high)
+
+
 @frozen
 class Metric:
     """A result the objective reports, and which way is better.
@@ -68,37 +81,168 @@ class Metric:
     Attributes:
         name: The key in ``report.results``.
         minimize: Whether lower is better.
+        bounds: The range the values lie in, ``(low, high)``, when known: its worst end is what
+            optimizers that need a number are told for a trial that failed or crashed.
 
     Example:
         ```python
         from byop.optimization import Metric
 
-        accuracy = Metric("accuracy", minimize=False)
+        accuracy = Metric("accuracy", minimize=False, bounds=(0.0, 1.0))
         assert accuracy.as_cost(0.9) == -0.9
+        assert accuracy.worst == 0.0
         ```
     """
 
     name: str = "cost"
     minimize: bool = True
+    bounds: tuple[float, float] | None = field(default=None, converter=_bounds)
 
     def as_cost(self, value: float) -> float:
         """The value as a cost: lower is better."""
         return float(value) if self.minimize else -float(value)
 
+    @property
+    def worst(self) -> float | None:
+        """The worst value within the bounds (``None`` without bounds)."""
+        if self.bounds is None:
+            return None
+        return self.bounds[1] if self.minimize else self.bounds[0]
+
 
 DEFAULT_METRIC = Metric("cost", minimize=True)
 
+_DIRECTIONS = {"min": True, "minimize": True, "max": False, "maximize": False}
 
-def as_metrics(metrics: Metric | str | Iterable[Metric | str] | None) -> tuple[Metric, ...]:
-    """Normalise a metric declaration: ``None`` is ``cost`` minimised; names are minimised."""
+
+def _metric(name: str, value: Any) -> Metric:
+    if isinstance(value, Metric):
+        if value.name != name:
+            raise ValueError(
+                f"metrics={{{name!r}: Metric({value.name!r}, ...)}}: the names differ."
+            )
+        return value
+    if isinstance(value, str) and value.lower() in _DIRECTIONS:
+        return Metric(name, minimize=_DIRECTIONS[value.lower()])
+    raise ValueError(
+        f"metrics={{{name!r}: {value!r}}}: say which way is better with 'min' or 'max' "
+        "(or give a Metric)."
+    )
+
+
+def as_metrics(
+    metrics: Metric | str | Iterable[Metric | str] | Mapping[str, Any] | None,
+) -> tuple[Metric, ...]:
+    """Normalise a metric declaration.
+
+    ``None`` is ``cost`` minimised; a name is minimised; ``{"accuracy": "max", "latency":
+    "min"}`` says which way each is better.
+
+    Example:
+        ```python
+        from byop.optimization import Metric, as_metrics
+
+        assert as_metrics({"accuracy": "max"}) == (Metric("accuracy", minimize=False),)
+        ```
+    """
     if metrics is None:
         return (DEFAULT_METRIC,)
     if isinstance(metrics, Metric | str):
         metrics = [metrics]
-    out = tuple(Metric(m) if isinstance(m, str) else m for m in metrics)
+    if isinstance(metrics, Mapping):
+        out = tuple(_metric(str(name), value) for name, value in metrics.items())
+    else:
+        out = tuple(Metric(m) if isinstance(m, str) else m for m in metrics)
     if not out:
         raise ValueError("Declare at least one metric, or pass metrics=None for 'cost'.")
+    for m in out:
+        if not isinstance(m, Metric):
+            raise TypeError(f"A metric is a name or a Metric, got {type(m).__name__} {m!r}.")
     names = [m.name for m in out]
     if len(set(names)) != len(names):
         raise ValueError(f"Metric names must be unique, got {names}.")
+    return out
+
+
+@frozen
+class Fidelity:
+    """A fidelity the objective can be evaluated at: epochs, a fraction of the data...
+
+    Declared once, like metrics, and translated by every multi-fidelity optimizer; a trial
+    carries the values it is to be evaluated at (`Trial.fidelities`, and `Trial.budget` when
+    there is one fidelity). ``high`` is the full fidelity, what optimizers without
+    multi-fidelity use.
+
+    Attributes:
+        name: Its name, e.g. ``"epochs"``.
+        low: The lowest value worth evaluating at.
+        high: The full fidelity.
+        log: Whether steps between values are multiplicative (geometric).
+        integer: Whether values are whole numbers.
+
+    Example:
+        ```python
+        from byop.optimization import Fidelity
+
+        epochs = Fidelity("epochs", 1, 27, integer=True)
+        assert epochs.clip(30) == 27 and epochs.clip(2.4) == 2
+        ```
+    """
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"A fidelity needs a name, got {self.name!r}.")
+        for label, value in (("low", self.low), ("high", self.high)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+                raise ValueError(
+                    f"Fidelity {self.name!r}: {label} must be a number, got {value!r}."
+                )
+        if not self.low < self.high:
+            raise ValueError(
+                f"Fidelity {self.name!r}: low must be below high, got "
+                f"({self.low!r}, {self.high!r})."
+            )
+        if self.log and self.low <= 0:
+            raise ValueError(
+                f"Fidelity {self.name!r}: a log fidelity needs low > 0, got {self.low!r}."
+            )
+
+    def clip(self, value: float) -> float:
+        """``value`` within ``[low, high]`` (rounded, for an integer fidelity)."""
+        value = min(self.high, max(self.low, float(value)))
+        return float(round(value)) if self.integer else value
+
+
+def as_fidelities(
+    fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, tuple[float, float]] | None,
+) -> tuple[Fidelity, ...]:
+    """Normalise a fidelity declaration: none, one, several, or ``{"epochs": (1, 27)}``.
+
+    Example:
+        ```python
+        from byop.optimization import Fidelity, as_fidelities
+
+        assert as_fidelities({"epochs": (1, 9)}) == (Fidelity("epochs", 1, 9),)
+        ```
+    """
+    if fidelities is None:
+        return ()
+    if isinstance(fidelities, Fidelity):
+        return (fidelities,)
+    if isinstance(fidelities, Mapping):
+        out = tuple(Fidelity(str(name), *bounds) for name, bounds in fidelities.items())
+    else:
+        out = tuple(fidelities)
+    for f in out:
+        if not isinstance(f, Fidelity):
+            raise TypeError(f"A fidelity is a Fidelity, got {type(f).__name__} {f!r}.")
+    names = [f.name for f in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Fidelity names must be unique, got {names}.")
     return out

@@ -8,6 +8,7 @@ from typing import Any
 
 from attrs import frozen
 
+from byop.optimization._errors import OptimizerExhaustedError
 from byop.optimization._optimizer import Metric, as_metrics
 from byop.optimization._pending import PendingTrials
 from byop.optimization._trial import Report, Trial
@@ -61,7 +62,7 @@ class RandomSearch:
         ```
     """
 
-    class ExhaustedError(RuntimeError):
+    class ExhaustedError(OptimizerExhaustedError):
         """No configuration that was not asked before could be sampled: the space is used up."""
 
     def __init__(

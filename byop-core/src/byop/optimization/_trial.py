@@ -10,13 +10,13 @@ from __future__ import annotations
 import traceback as _tb
 from collections.abc import Mapping
 from enum import StrEnum
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar
+from types import MappingProxyType, TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeAlias, TypeVar
 
 from attrs import define, field
 
 from byop.optimization._errors import TrialAlreadyReportedError
-from byop.optimization._exceptions import exception_key
+from byop.optimization._exceptions import exception_key, portable
 from byop.optimization._time import TimeInterval, TimeKind, Timer
 
 if TYPE_CHECKING:
@@ -31,6 +31,40 @@ class ReportStatus(StrEnum):
     SUCCESS = "success"
     FAIL = "fail"
     CRASHED = "crashed"
+
+
+class ReportPayload(NamedTuple):
+    """A report without its trial: what a worker sends back to the process that owns the trial.
+
+    The trial (its config and info) never travels back: the main process keeps it, and turns
+    the payload into the trial's `Report` with `Trial.receive`. Plain values only, so it
+    pickles small and fast; `Report.payload` makes one.
+
+    Example:
+        ```python
+        from byop.optimization import Trial
+
+        worker_side = Trial(name="t", config={"x": 2.0})
+        payload = worker_side.success(cost=4.0).payload()
+
+        main_side = Trial(name="t", config={"x": 2.0})
+        report = main_side.receive(payload)
+        assert report["cost"] == 4.0 and main_side.report is report
+        ```
+    """
+
+    status: str
+    """The `ReportStatus` value: ``"success"``, ``"fail"`` or ``"crashed"``."""
+    results: dict[str, Any]
+    wall_start: float
+    wall_end: float
+    wall_duration: float
+    cpu_start: float
+    cpu_end: float
+    cpu_duration: float
+    exception: BaseException | None
+    """The exception, as itself when it pickles, else a `ForeignException` describing it."""
+    traceback: str | None
 
 
 @define(frozen=True, eq=False, slots=True, repr=False)
@@ -99,6 +133,22 @@ class Report(Generic[Info]):
             (self.trial, self.results, self.time, self.cpu_time, self.exception, self.traceback),
         )
 
+    def payload(self) -> ReportPayload:
+        """This report without its trial, to send to the process that owns the trial."""
+        wall, cpu = self.time, self.cpu_time
+        return ReportPayload(
+            self.status.value,
+            self.results,
+            wall.start,
+            wall.end,
+            wall.duration,
+            cpu.start,
+            cpu.end,
+            cpu.duration,
+            portable(self.exception),
+            self.traceback,
+        )
+
 
 @define(frozen=True, eq=False, slots=True, repr=False)
 class SuccessReport(Report[Info]):
@@ -156,6 +206,9 @@ class _Begin:
         return True
 
 
+_NO_FIDELITIES: Mapping[str, float] = MappingProxyType({})  # shared: it cannot change
+
+
 class _TaskAlias:
     """``Trial.Task``: resolved on first use so that importing trials stays light."""
 
@@ -175,7 +228,9 @@ class Trial(Generic[Info]):
         config: The configuration, a mapping of hyperparameter names to values.
         info: Whatever the optimizer needs to keep with the trial (its own trial object).
         seed: A seed for the objective to use, if the optimizer gives one.
-        budget: The fidelity to evaluate at (epochs, samples...), for multi-fidelity optimizers.
+        budget: The fidelity to evaluate at (epochs, samples...), for multi-fidelity
+            optimizers: the value of the one declared `Fidelity` (or an unnamed budget).
+        fidelities: The value of each declared `Fidelity` to evaluate at, by name.
 
     Example:
         ```python
@@ -193,6 +248,7 @@ class Trial(Generic[Info]):
     info: Info = None  # type: ignore[assignment]
     seed: int | None = None
     budget: float | None = None
+    fidelities: Mapping[str, float] = _NO_FIDELITIES
 
     _report: Report[Info] | None = field(default=None, init=False)
     _exception: BaseException | None = field(default=None, init=False)
@@ -212,6 +268,11 @@ class Trial(Generic[Info]):
         FailReport = FailReport
         CrashReport = CrashReport
         Task = _TaskAlias()
+
+    def __attrs_post_init__(self) -> None:
+        fidelities = self.fidelities
+        if fidelities and self.budget is None and len(fidelities) == 1:
+            (self.budget,) = fidelities.values()
 
     # ------------------------------------------------------------------ running
     def begin(self) -> _Begin:
@@ -233,18 +294,80 @@ class Trial(Generic[Info]):
         """
         return _Begin(self)
 
-    def _start(self) -> None:
-        """Start the trial's clock if ``begin()`` is not used (called by the task runner)."""
+    # ------------------------------------------------------------------ crossing processes
+    def start(self) -> None:
+        """Start the trial's clock, unless ``begin()`` started it (called where the trial runs).
+
+        A runner calls it just before the objective, so that a trial whose objective never
+        enters ``begin()`` is still timed from its start.
+        """
         if self._timer is None:
             self._timer = Timer()
 
-    def _intervals(self) -> tuple[TimeInterval, TimeInterval]:
+    def times(self) -> tuple[TimeInterval, TimeInterval]:
+        """The wall-clock and CPU intervals of the trial so far (or of its ``begin()`` block)."""
         if self._times is not None:
             return self._times
         if self._timer is not None:
             return self._timer.stop()
         return (TimeInterval.instant(TimeKind.WALL), TimeInterval.instant(TimeKind.CPU))
 
+    def end(
+        self,
+        status: ReportStatus,
+        exception: BaseException | None = None,
+        traceback: str | None = None,
+        *,
+        results: Mapping[str, Any] | None = None,
+        times: tuple[TimeInterval, TimeInterval] | None = None,
+    ) -> Report[Info]:
+        """End the trial with a report of ``status``, replacing any report it made before.
+
+        For what runs objectives, not for objectives (they use `success` and `fail`): an
+        exception that escaped the objective, a limit breach, a worker that died.
+
+        Args:
+            status: The report's kind.
+            exception: The exception that ended it, if any.
+            traceback: That exception's formatted traceback.
+            results: The report's results (none by default).
+            times: The wall-clock and CPU intervals (by default, the trial's `times`).
+
+        Returns:
+            The trial's report, now.
+        """
+        wall, cpu = self.times() if times is None else times
+        report = REPORT_TYPES[status](self, dict(results or {}), wall, cpu, exception, traceback)
+        self._report = report
+        return report
+
+    def receive(self, payload: ReportPayload) -> Report[Info]:
+        """The trial's report, from the payload its worker sent back; the trial keeps it.
+
+        When the trial ran in this process, its own report is the one the payload was made of,
+        and is returned as it is.
+        """
+        current = self._report
+        if (
+            current is not None
+            and current.results is payload.results
+            and current.exception is payload.exception
+        ):
+            return current
+        report = REPORT_TYPES[ReportStatus(payload.status)](
+            self,
+            payload.results,
+            TimeInterval(
+                payload.wall_start, payload.wall_end, payload.wall_duration, TimeKind.WALL
+            ),
+            TimeInterval(payload.cpu_start, payload.cpu_end, payload.cpu_duration, TimeKind.CPU),
+            payload.exception,
+            payload.traceback,
+        )
+        self._report = report
+        return report
+
+    # ------------------------------------------------------------------ reporting
     def _finish(self, report: Report[Info]) -> Report[Info]:
         if self._report is not None:
             raise TrialAlreadyReportedError(
@@ -257,14 +380,14 @@ class Trial(Generic[Info]):
 
     def success(self, **results: Any) -> SuccessReport[Info]:
         """End the trial as a success with the given results, e.g. ``cost=0.1``."""
-        wall, cpu = self._intervals()
+        wall, cpu = self.times()
         report: SuccessReport[Info] = SuccessReport(self, results, wall, cpu)
         self._finish(report)
         return report
 
     def fail(self, **results: Any) -> FailReport[Info]:
         """End the trial as a failure, with the exception ``begin()`` caught, if any."""
-        wall, cpu = self._intervals()
+        wall, cpu = self.times()
         report: FailReport[Info] = FailReport(
             self, results, wall, cpu, self._exception, self._traceback
         )
@@ -277,7 +400,7 @@ class Trial(Generic[Info]):
         """End the trial as crashed: nothing came back but (possibly) an exception."""
         if traceback is None and exception is not None and exception.__traceback__ is not None:
             traceback = "".join(_tb.format_exception(exception))
-        wall, cpu = self._intervals()
+        wall, cpu = self.times()
         report: CrashReport[Info] = CrashReport(self, {}, wall, cpu, exception, traceback)
         self._finish(report)
         return report
@@ -300,7 +423,7 @@ class Trial(Generic[Info]):
 
     # ------------------------------------------------------------------ dunder
     def _key(self) -> tuple[Any, ...]:
-        return (self.name, self.config, self.info, self.seed, self.budget)
+        return (self.name, self.config, self.info, self.seed, self.budget, dict(self.fidelities))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Trial):
@@ -313,7 +436,9 @@ class Trial(Generic[Info]):
         return f"Trial(name={self.name!r}, config={dict(self.config)!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        args = (self.name, self.config, self.info, self.seed, self.budget)
+        args: tuple[Any, ...] = (self.name, self.config, self.info, self.seed, self.budget)
+        if self.fidelities:
+            args = (*args, dict(self.fidelities))
         if self._report is None and self._exception is None:
             return (Trial, args)
         return (Trial, args, (self._report, self._exception, self._traceback))

@@ -18,8 +18,10 @@ def register_optimizers(register):
 ```
 
 Hooks: ``register_optimizers``, ``register_samplers``, ``register_space_parsers`` and
-``register_backends``. byop's own features register through the same hooks. Plugins load
-lazily and once; a plugin that fails is recorded (see `list_plugins`) and the rest still work.
+``register_backends``. byop's own features register through the same hooks, from byop-core's
+own entry points (``byop.optimization``, ``byop.pipeline``, ``byop.scheduling``), and load
+first. Plugins load lazily and once; a plugin that fails is recorded (see `list_plugins`)
+and the rest still work.
 ``BYOP_BLOCK_PLUGINS=a,b`` keeps named plugins from loading; ``BYOP_STRICT_PLUGINS=1`` makes
 any failure raise `PluginLoadError`.
 """
@@ -27,6 +29,7 @@ any failure raise `PluginLoadError`.
 from __future__ import annotations
 
 from byop.plugins._errors import MissingDependencyError, PluginLoadError, UnknownFeatureError
+from byop.plugins._extras import KNOWN_EXTRAS, install_hint
 from byop.plugins._hookspecs import HOOK_NAMES, PROJECT_NAME, Register, hookimpl, hookspec
 from byop.plugins._manager import (
     BLOCK_ENV,
@@ -53,6 +56,7 @@ __all__ = [
     "BLOCK_ENV",
     "HOOK_NAMES",
     "KINDS",
+    "KNOWN_EXTRAS",
     "PROJECT_NAME",
     "STRICT_ENV",
     "Kind",
@@ -69,6 +73,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "import_optional",
+    "install_hint",
     "list_plugins",
     "plugin_system",
     "registry",

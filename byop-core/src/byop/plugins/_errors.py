@@ -14,6 +14,7 @@ class UnknownFeatureError(LookupError):
         self.kind = kind
         self.name = name
         self.available = available
+        self.hint = hint
         listed = ", ".join(repr(a) for a in available) if available else "none"
         message = f"No {kind} named {name!r} is registered. Available: {listed}."
         if hint:

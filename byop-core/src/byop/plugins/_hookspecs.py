@@ -49,7 +49,10 @@ Register = Callable[[str, Any], None]
 def register_optimizers(register: Register) -> None:
     """Register optimizers: ``register(name, factory)``.
 
-    byop creates them as ``factory(space=..., seed=..., **kwargs)``.
+    byop creates them as ``factory(space=space, seed=seed, **kwargs)``, where ``space`` is
+    always byop's ``Space`` (`create_optimizer` converts a dictionary once, before the
+    factory sees it), ``seed`` an ``int`` or ``None``, and ``kwargs`` the caller's options
+    (``metrics=`` among them, when declared).
     """
 
 
@@ -73,7 +76,12 @@ def register_space_parsers(register: Register) -> None:
 def register_backends(register: Register) -> None:
     """Register execution back ends: ``register(name, factory)``.
 
-    ``factory(**kwargs)`` returns the executor that runs the tasks.
+    byop creates them as ``factory(n_workers=n_workers, **options)`` and the factory returns
+    a back end (``byop.scheduling.Backend``). ``n_workers`` (an ``int`` >= 1, or ``None`` for
+    the back end's own default) is how many calls the caller will run at once: a back end that
+    starts workers starts that many; one that joins an existing cluster may ignore it (the
+    caller never has more calls in flight). ``options`` are the back end's own keyword
+    options, passed through unchanged (``optimize(..., backend_options={...})``).
     """
 
 
@@ -84,11 +92,3 @@ HOOK_NAMES: tuple[str, ...] = (
     "register_backends",
 )
 """Every hook, in the order the registries are filled."""
-
-KIND_OF_HOOK: dict[str, str] = {
-    "register_optimizers": "optimizer",
-    "register_samplers": "sampler",
-    "register_space_parsers": "space parser",
-    "register_backends": "backend",
-}
-"""The kind of feature each hook registers, for messages."""

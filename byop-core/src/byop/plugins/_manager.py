@@ -7,20 +7,22 @@ to import, or whose hook raises, is recorded with its error and every other plug
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
-from types import ModuleType
 from typing import Any, Literal
 
+import attrs
 import pluggy
 from attrs import frozen
 
 from byop.plugins import _hookspecs
 from byop.plugins._errors import PluginLoadError, UnknownFeatureError
+from byop.plugins._extras import install_hint
 
 Kind = Literal["optimizers", "samplers", "space_parsers", "backends"]
 """The kinds of feature a plugin can register, one per hook."""
@@ -34,6 +36,7 @@ STRICT_ENV = "BYOP_STRICT_PLUGINS"
 """When ``1``, a plugin that fails to load raises `PluginLoadError` instead of being recorded."""
 
 BUILTIN_DISTRIBUTION = "byop-core"
+"""byop's own features are the plugins of this distribution: they load first."""
 
 _SINGULAR: dict[Kind, str] = {
     "optimizers": "optimizer",
@@ -55,6 +58,9 @@ class PluginInfo:
         error: Why the plugin does not work (one line), or ``None`` when it loaded.
         traceback: The full traceback of ``error``, when there was an exception.
         blocked: Whether ``BYOP_BLOCK_PLUGINS`` kept the plugin from loading.
+        registered: What it registered, as ``(kind, name)`` pairs, in order.
+        warnings: What looks wrong but does not stop it working (a misspelt hook, a name
+            another plugin took first).
     """
 
     name: str
@@ -64,6 +70,8 @@ class PluginInfo:
     error: str | None = None
     traceback: str | None = None
     blocked: bool = False
+    registered: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -95,9 +103,11 @@ class PluginSystem:
     Most code uses the module-level functions (`list_plugins`, `get`, `available`), which
     share one `PluginSystem`. Tests may build their own with a fixed set of plugins.
 
+    byop's own features are plugins too: the entry points of the ``byop-core``
+    distribution, loaded before every other plugin (so a third party cannot take their names).
+
     Args:
         group: The entry-point group to discover plugins from.
-        builtins: Modules registered before any entry point, as byop's own features.
         environ: Where to read `BLOCK_ENV` and `STRICT_ENV` from.
         entry_points: Overrides discovery (for tests); by default the installed entry points.
     """
@@ -106,12 +116,10 @@ class PluginSystem:
         self,
         *,
         group: str = _hookspecs.PROJECT_NAME,
-        builtins: Iterable[ModuleType | object] = (),
         environ: Mapping[str, str] | None = None,
         entry_points: Callable[[], Iterable[metadata.EntryPoint]] | None = None,
     ) -> None:
         self.group = group
-        self._builtins = list(builtins)
         self._environ = environ
         self._entry_points = entry_points
         self._lock = threading.RLock()
@@ -119,6 +127,9 @@ class PluginSystem:
         self._pm = pluggy.PluginManager(_hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(_hookspecs)
         self._infos: dict[str, PluginInfo] = {}
+        self._warnings: list[str] = []
+        self._registered: dict[str, list[tuple[str, str]]] = {}
+        self._conflicts: dict[str, list[str]] = {}
         self._registries: dict[Kind, dict[str, Registration]] = {k: {} for k in KINDS}
 
     # ------------------------------------------------------------------ settings
@@ -143,34 +154,29 @@ class PluginSystem:
         with self._lock:
             if self._loaded:
                 return
-            self._load_builtins()
             self._load_entry_points()
             self._build_registries()
             self._loaded = True
             self._raise_if_strict()
-
-    def _load_builtins(self) -> None:
-        version = _dist_version(BUILTIN_DISTRIBUTION)
-        for module in self._builtins:
-            name = getattr(module, "PLUGIN_NAME", BUILTIN_DISTRIBUTION)
-            self._pm.register(module, name=name)
-            self._infos[name] = PluginInfo(
-                name=name,
-                distribution=BUILTIN_DISTRIBUTION,
-                version=version,
-                hooks=self._hooks_of(module),
-            )
 
     def _discover(self) -> list[metadata.EntryPoint]:
         if self._entry_points is not None:
             eps = list(self._entry_points())
         else:
             eps = list(metadata.entry_points(group=self.group))
-        return sorted(eps, key=lambda ep: (ep.name, _ep_dist_name(ep) or ""))
+        return sorted(eps, key=_load_order)
 
     def _load_entry_points(self) -> None:
         blocked = self.blocked_names
-        for ep in self._discover():
+        found = self._discover()
+        known = {ep.name for ep in found} | {d for ep in found if (d := _ep_dist_name(ep))}
+        for name in sorted(blocked - known):
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self._warnings.append(
+                f"{BLOCK_ENV} names {name!r}, which is no installed plugin or distribution{hint}"
+            )
+        for ep in found:
             dist = _ep_dist_name(ep)
             version = _ep_dist_version(ep)
             if ep.name in self._infos:
@@ -197,7 +203,6 @@ class PluginSystem:
             try:
                 module = ep.load()
                 self._pm.register(module, name=ep.name)
-                self._pm.check_pending()
             except Exception as e:
                 if module is not None and self._pm.is_registered(module):
                     self._pm.unregister(module)
@@ -210,14 +215,37 @@ class PluginSystem:
                 )
                 continue
             self._infos[ep.name] = PluginInfo(
-                name=ep.name, distribution=dist, version=version, hooks=self._hooks_of(module)
+                name=ep.name,
+                distribution=dist,
+                version=version,
+                hooks=self._hooks_of(module),
+                warnings=self._unknown_hooks(module),
             )
 
     def _hooks_of(self, plugin: object) -> tuple[str, ...]:
         callers = self._pm.get_hookcallers(plugin) or []
-        return tuple(sorted(c.name for c in callers))
+        return tuple(sorted(c.name for c in callers if c.name in _hookspecs.HOOK_NAMES))
+
+    def _unknown_hooks(self, plugin: object) -> tuple[str, ...]:
+        """A warning for each hook implementation whose name matches no hook of byop's."""
+        out = []
+        for name in dir(plugin):
+            if name in _hookspecs.HOOK_NAMES or name.startswith("__"):
+                continue
+            try:
+                opts = self._pm.parse_hookimpl_opts(plugin, name)
+            except Exception:  # an attribute that cannot even be read: not a hook
+                continue
+            if opts is None:
+                continue
+            close = difflib.get_close_matches(name, _hookspecs.HOOK_NAMES, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            out.append(f"its hook {name!r} matches no byop hook, so it is never called{hint}")
+        return tuple(out)
 
     def _build_registries(self) -> None:
+        self._registered = {}
+        self._conflicts = {}
         registries: dict[Kind, dict[str, Registration]] = {k: {} for k in KINDS}
         for kind in KINDS:
             caller = getattr(self._pm.hook, f"register_{kind}")
@@ -249,32 +277,20 @@ class PluginSystem:
             return
         existing = registry.get(name)
         if existing is not None and existing.plugin != plugin:
-            self._fail(
-                plugin,
-                f"{_SINGULAR[kind]} {name!r} is already registered by plugin "
-                f"{existing.plugin!r}; this registration was ignored",
+            self._conflicts.setdefault(plugin, []).append(
+                f"its {_SINGULAR[kind]} {name!r} was ignored: plugin {existing.plugin!r} "
+                "registered that name first (rename one of them)"
             )
             return
         registry[name] = Registration(kind=kind, name=name, obj=obj, plugin=plugin)
+        self._registered.setdefault(plugin, []).append((kind, name))
 
     def _fail(self, plugin: str, message: str) -> None:
-        info = self._infos.get(plugin)
+        info = self._infos.get(plugin) or PluginInfo(name=plugin, distribution=None, version=None)
         formatted = traceback.format_exc()
         tb = None if formatted.strip() == "NoneType: None" else formatted
-        if info is None:
-            self._infos[plugin] = PluginInfo(
-                name=plugin, distribution=None, version=None, error=message, traceback=tb
-            )
-            return
         error = message if info.error is None else f"{info.error}; {message}"
-        self._infos[plugin] = PluginInfo(
-            name=info.name,
-            distribution=info.distribution,
-            version=info.version,
-            hooks=info.hooks,
-            error=error,
-            traceback=tb or info.traceback,
-        )
+        self._infos[plugin] = attrs.evolve(info, error=error, traceback=tb or info.traceback)
 
     def _raise_if_strict(self) -> None:
         if not self.strict:
@@ -297,7 +313,11 @@ class PluginSystem:
             self.load()
             self._pm.register(plugin, name=name)
             self._infos[name] = PluginInfo(
-                name=name, distribution=None, version=None, hooks=self._hooks_of(plugin)
+                name=name,
+                distribution=None,
+                version=None,
+                hooks=self._hooks_of(plugin),
+                warnings=self._unknown_hooks(plugin),
             )
             self._build_registries()
 
@@ -311,10 +331,22 @@ class PluginSystem:
             self._build_registries()
 
     # ------------------------------------------------------------------ queries
-    def plugins(self) -> list[PluginInfo]:
-        """Every plugin found, built-in first, each with its distribution, hooks and error."""
+    def warnings(self) -> list[str]:
+        """What looks wrong about the plugin setup itself (a blocked name matching nothing)."""
         self.load()
-        return list(self._infos.values())
+        return list(self._warnings)
+
+    def plugins(self) -> list[PluginInfo]:
+        """Every plugin found, built-in first: its distribution, hooks, registrations, errors."""
+        self.load()
+        return [
+            attrs.evolve(
+                info,
+                registered=tuple(self._registered.get(name, ())),
+                warnings=info.warnings + tuple(self._conflicts.get(name, ())),
+            )
+            for name, info in self._infos.items()
+        ]
 
     def registry(self, kind: Kind) -> dict[str, Registration]:
         """A copy of the registry of one kind: name to `Registration`."""
@@ -332,8 +364,16 @@ class PluginSystem:
             return self._registries[kind][name]
         except KeyError:
             raise UnknownFeatureError(
-                _SINGULAR[kind], name, sorted(self._registries[kind]), hint=hint
+                _SINGULAR[kind],
+                name,
+                sorted(self._registries[kind]),
+                hint=hint or install_hint(kind, name),
             ) from None
+
+
+def _load_order(ep: metadata.EntryPoint) -> tuple[bool, str, str]:
+    dist = _ep_dist_name(ep) or ""
+    return (dist != BUILTIN_DISTRIBUTION, ep.name, dist)
 
 
 def _ep_dist_name(ep: metadata.EntryPoint) -> str | None:
@@ -344,13 +384,6 @@ def _ep_dist_name(ep: metadata.EntryPoint) -> str | None:
 def _ep_dist_version(ep: metadata.EntryPoint) -> str | None:
     dist = getattr(ep, "dist", None)
     return None if dist is None else str(dist.version)
-
-
-def _dist_version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 __all__ = ["PluginInfo", "PluginSystem", "Registration"]

@@ -10,19 +10,13 @@ _lock = threading.Lock()
 _system: PluginSystem | None = None
 
 
-def _make() -> PluginSystem:
-    from byop.plugins import _builtin
-
-    return PluginSystem(builtins=[_builtin])
-
-
 def plugin_system() -> PluginSystem:
     """The process's plugin system; created, not yet loaded, on first use."""
     global _system  # noqa: PLW0603
     if _system is None:
         with _lock:
             if _system is None:
-                _system = _make()
+                _system = PluginSystem()
     return _system
 
 
@@ -40,8 +34,8 @@ def list_plugins() -> list[PluginInfo]:
         ```python
         from byop.plugins import list_plugins
 
-        core = next(p for p in list_plugins() if p.name == "byop-core")
-        assert "register_optimizers" in core.hooks and core.error is None
+        core = next(p for p in list_plugins() if p.name == "byop.optimization")
+        assert core.distribution == "byop-core" and core.hooks == ("register_optimizers",)
         ```
     """
     return plugin_system().plugins()

@@ -2,22 +2,18 @@
 
 A `Scheduler` runs `Task`s on a back end (processes, threads, in this thread, or any
 `concurrent.futures.Executor`; Dask, Ray and Slurm arrive as plugins). `Trial.Task` (a
-`TrialTask`) runs an objective on trials and emits each trial's report. A back end over another
-engine runs each call in a `Sandbox` on the engine's worker (`PackedFunction`,
-`PackedFunctions`, `pack_call`, `run_packed`, `unpickle_outcome`), to keep the process back
-end's limits and crash isolation there, and hands finished calls to `Backend.wait` through an
-`Inbox`.
+`TrialTask`) runs an objective on trials and emits each trial's report.
+
+For back-end authors: a back end fulfils the `Backend` protocol. One whose engine hands back a
+future per call subclasses `FutureBackend`. One over another engine runs each call in a
+`Sandbox` on the engine's worker (`PackedFunction`, `PackedFunctions`, `pack_call`,
+`run_packed`, `unpickle_outcome`), to keep the process back end's limits and crash isolation
+there. `byop.testing.BackendConformance` checks a back end.
 """
 
 from __future__ import annotations
 
-from byop.scheduling._backends import (
-    Backend,
-    ExecutorBackend,
-    Inbox,
-    SequentialBackend,
-    thread_backend,
-)
+from byop.scheduling._backend import Backend, check_picklable
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import (
     CallCancelledError,
@@ -27,6 +23,8 @@ from byop.scheduling._errors import (
     WorkerDiedError,
 )
 from byop.scheduling._events import Event, Subscription
+from byop.scheduling._futures import ExecutorBackend, FutureBackend, thread_backend
+from byop.scheduling._inbox import Inbox
 from byop.scheduling._limits import (
     CPUTimeLimitExceeded,
     Limits,
@@ -34,17 +32,18 @@ from byop.scheduling._limits import (
     WallTimeLimitExceeded,
     parse_memory,
 )
-from byop.scheduling._policy import Action, FailurePolicy
-from byop.scheduling._process import ProcessBackend
-from byop.scheduling._sandbox import (
+from byop.scheduling._names import function_label
+from byop.scheduling._packing import (
     PackedFunction,
     PackedFunctions,
-    Sandbox,
     pack_call,
-    run_packed,
     unpickle_outcome,
 )
+from byop.scheduling._policy import Action, FailurePolicy
+from byop.scheduling._process import ProcessBackend
+from byop.scheduling._sandbox import Sandbox, run_packed
 from byop.scheduling._scheduler import ExitStatus, Scheduler
+from byop.scheduling._sequential import SequentialBackend
 from byop.scheduling._stop import (
     AllOf,
     AnyOf,
@@ -56,7 +55,7 @@ from byop.scheduling._stop import (
     Timeout,
 )
 from byop.scheduling._task import Task
-from byop.scheduling._trial_task import TrialTask
+from byop.scheduling._trial_task import TrialRunner, TrialTask
 
 __all__ = [
     "Action",
@@ -71,6 +70,7 @@ __all__ = [
     "ExecutorBackend",
     "ExitStatus",
     "FailurePolicy",
+    "FutureBackend",
     "Inbox",
     "Limits",
     "MaxTrials",
@@ -90,10 +90,13 @@ __all__ = [
     "TargetCost",
     "Task",
     "Timeout",
+    "TrialRunner",
     "TrialTask",
     "UnknownBackendError",
     "WallTimeLimitExceeded",
     "WorkerDiedError",
+    "check_picklable",
+    "function_label",
     "pack_call",
     "parse_memory",
     "run_packed",

@@ -81,7 +81,7 @@ class Call:
         self.error: BaseException | None = None
         self.traceback: str | None = None
         self.handle: Any = None  # the back end's own handle (a future, a worker...)
-        self.started: tuple[float, float, float] | None = None  # wall, perf, cpu at submit
+        self.started: tuple[float, float] | None = None  # wall clock and perf counter at submit
 
     @property
     def applied_limits(self) -> Limits | None:

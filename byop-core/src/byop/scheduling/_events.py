@@ -98,7 +98,7 @@ class Event(Generic[P]):
 
     Args:
         name: The event's name, e.g. ``"on_report"``; unique among its owner's events.
-        doc: What the event means and what its callbacks receive.
+        description: What the event means and what its callbacks receive.
     """
 
     __slots__ = ("_fast", "description", "name", "subscriptions")

@@ -48,8 +48,6 @@ class WallTimeLimitExceeded(TimeoutError):  # noqa: N818
     """A call ran longer than its ``wall_time_limit``."""
 
 
-LimitExceeded = MemoryLimitExceeded | CPUTimeLimitExceeded | WallTimeLimitExceeded
-
 _UNITS = {
     "": 1,
     "B": 1,
@@ -321,7 +319,7 @@ class _Watched:
 
 
 # ---------------------------------------------------------------------- calling
-def _describe(limits: Limits, exc: BaseException) -> BaseException:
+def _as_breach(limits: Limits, exc: BaseException) -> BaseException:
     """The limit's own exception, with a message naming the limit."""
     if isinstance(exc, MemoryLimitExceeded | CPUTimeLimitExceeded | WallTimeLimitExceeded):
         if isinstance(exc, WallTimeLimitExceeded) and limits.wall_time is not None:
@@ -349,7 +347,7 @@ def as_limit_exception(limits: Limits | None, exc: BaseException) -> BaseExcepti
     """``exc``, or the limit exception it stands for (a ``MemoryError`` under a memory limit)."""
     if limits is None:
         return exc
-    out = _describe(limits, exc)
+    out = _as_breach(limits, exc)
     if out is not exc:
         out.__cause__ = exc
         out.__traceback__ = exc.__traceback__

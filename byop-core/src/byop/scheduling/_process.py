@@ -1,260 +1,50 @@
 """byop's own process back end: one pipe per worker, crash isolation, hard limits.
 
-Each worker is a process fed over its own pipe. The main process keeps the calls: it sends a
-call to an idle worker, reads the outcome back, and watches every worker for death. A worker
-that dies (a signal, ``os._exit``, a segfault, the kernel's OOM killer) costs only the call it
-was running, which fails with `WorkerDiedError`; the worker is replaced and the run goes on.
+Each worker is a process fed over its own pipe (`byop.scheduling._worker` is its side). The
+main process keeps the calls: it sends a call to an idle worker, reads the outcome back, and
+watches every worker for death. A worker that dies (a signal, ``os._exit``, a segfault, the
+kernel's OOM killer) costs only the call it was running, which fails with `WorkerDiedError`;
+the worker is replaced and the run goes on.
 
 Limits are enforced in the worker (timers, signals and ``RLIMIT_DATA``, see
 `byop.scheduling._limits`) and, as a hard bound, from here: a worker whose call runs past its
 wall-time (or CPU-time) limit by more than a short grace period is killed, with everything it
 started.
-
-Each worker leads its own process group, is a child subreaper (so processes its calls start
-and orphan come back to it), and dies with the main process. After every call, the worker ends
-every process the call started.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import multiprocessing
 import os
 import pickle
 import select
 import signal
-import subprocess
 import sys
 import time
 from collections import deque
-from multiprocessing import reduction
 from typing import Any
 
-from byop.scheduling._backends import check_picklable, describe
+from byop.scheduling._backend import check_picklable
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import CallCancelledError, NotPicklableError, WorkerDiedError
-from byop.scheduling._execute import execute
+from byop.scheduling._launch import ExecProcess, PassedFd
 from byop.scheduling._limits import CPUTimeLimitExceeded, Limits, WallTimeLimitExceeded
+from byop.scheduling._names import function_label
 from byop.scheduling._wire import Channel
+from byop.scheduling._worker import PROTOCOL, worker_main
 
-_PROTOCOL = pickle.HIGHEST_PROTOCOL
-_PR_SET_PDEATHSIG = 1
-_PR_SET_CHILD_SUBREAPER = 36
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 GRACE = 0.3
 """Seconds past a wall-time or CPU-time limit after which a worker is killed from outside."""
 
-
-# ---------------------------------------------------------------------- worker side
-def _prctl(option: int, value: int) -> None:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(option, value, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: fewer guarantees, same behaviour otherwise
+LOADING_ALLOWANCE = 120.0
+"""Seconds a worker may take to start and load a call's function (imports included) before the
+call's wall-time limit starts; the worker says when the call starts, and its limit runs from
+there."""
 
 
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
-                out.extend(int(p) for p in f.read().split())
-        except OSError:
-            continue
-    return out
-
-
-def _descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    stack = _children(pid)
-    while stack:
-        child = stack.pop()
-        found.append(child)
-        stack.extend(_children(child))
-    return found
-
-
-def _end_children(me: int) -> None:
-    """Kill every process this worker's call started (and their own children), and reap them.
-
-    One ``waitpid`` tells whether there are any children at all (``ECHILD`` when there are
-    none, the common case); only then is ``/proc`` walked.
-    """
-    try:
-        pid, _ = os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return
-    for pid in _descendants(me):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    _reap(block_for=_children(me))
-
-
-def _reap(block_for: list[int] | None = None) -> None:
-    for pid in block_for or ():
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, 0)
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-class _PassedFd:
-    """A file descriptor handed to a worker started by ``spawn`` or ``forkserver``.
-
-    Pickled as multiprocessing's ``DupFd``, so the descriptor travels with the process's
-    arguments; the worker receives it as a plain int.
-    """
-
-    __slots__ = ("fd",)
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_received_fd, (reduction.DupFd(self.fd),))
-
-
-def _received_fd(dup: Any) -> int:
-    fd: int = dup.detach()
-    return fd
-
-
-def _worker_main(rfd: int, wfd: int, close_fds: list[int]) -> None:
-    """The loop of one worker process: receive a call, run it, send the outcome back."""
-    for fd in close_fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    with contextlib.suppress(OSError):
-        os.setpgid(0, 0)
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    if os.getppid() == 1:
-        os._exit(0)  # the main process died before we got here
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    channel = Channel(rfd, wfd)
-    me = os.getpid()
-    functions: dict[int, tuple[Any, Limits | None]] = {}
-    recv = channel.recv
-    send = channel.send
-    loads = pickle.loads
-    dumps = pickle.dumps
-    while True:
-        try:
-            data = recv()
-        except OSError:
-            return
-        if data is None:
-            return
-        message = loads(data)
-        if message is None:
-            return
-        call_id, key, registration, args, kwargs = message
-        if registration is not None:
-            fn_bytes, limits = registration
-            functions[key] = (loads(fn_bytes), limits)
-        fn, limits = functions[key]
-        ok, value, tb = execute(fn, args, kwargs, limits)
-        _end_children(me)
-        try:
-            out = dumps((call_id, ok, value, tb), _PROTOCOL)
-        except Exception as e:
-            out = dumps((call_id, False, _unsendable(fn, ok, value, e), tb), _PROTOCOL)
-        try:
-            send(out)
-        except OSError:
-            return
-
-
-def _unsendable(fn: Any, ok: bool, value: Any, error: Exception) -> BaseException:
-    """What to send back instead of a result or exception that cannot be pickled."""
-    from byop.optimization._exceptions import ForeignException
-
-    if ok:
-        return NotPicklableError(
-            f"The result of {describe(fn)} cannot be sent back from the worker: "
-            f"{type(error).__name__}: {error}. Return plain data (numbers, strings, lists, "
-            "dicts, numpy arrays)."
-        )
-    return ForeignException(f"{type(value).__module__}.{type(value).__qualname__}", str(value))
-
-
-# ---------------------------------------------------------------------- fresh interpreters
-_EXEC_MAIN = (
-    "import sys; sys.path[:] = sys.argv[3:]; "
-    "from byop.scheduling._process import _worker_main; "
-    "_worker_main(int(sys.argv[1]), int(sys.argv[2]), [])"
-)
-
-
-class _ExecProcess:
-    """A worker started as a fresh interpreter (``start_method="exec"``).
-
-    Nothing of the parent comes along but the two pipe ends and ``sys.path``: no fork of a
-    process that may be running threads, and, unlike ``spawn`` and ``forkserver``, no import
-    of the parent's ``__main__``, so it works from any script, notebook or engine worker. The
-    same interface as the ``multiprocessing.Process`` objects the back end uses.
-    """
-
-    def __init__(self, rfd: int, wfd: int) -> None:
-        self._fds = (rfd, wfd)
-        self._popen: subprocess.Popen[bytes] | None = None
-        self._exit_r = -1
-        self.pid = 0
-        self.sentinel = -1
-
-    def start(self) -> None:
-        rfd, wfd = self._fds
-        fds: tuple[int, ...] = (rfd, wfd)
-        exit_w = -1
-        if not hasattr(os, "pidfd_open"):
-            # Elsewhere than Linux: a pipe the worker holds open until it exits.
-            self._exit_r, exit_w = os.pipe()
-            fds = (*fds, exit_w)
-        self._popen = subprocess.Popen(
-            [sys.executable, "-c", _EXEC_MAIN, str(rfd), str(wfd), *sys.path],
-            pass_fds=fds,
-            stdin=subprocess.DEVNULL,
-            process_group=0,  # its own group from the start, as the worker sets it later
-        )
-        self.pid = self._popen.pid
-        if exit_w >= 0:
-            os.close(exit_w)
-            self.sentinel = self._exit_r
-        else:
-            self.sentinel = os.pidfd_open(self.pid)
-
-    @property
-    def exitcode(self) -> int | None:
-        return None if self._popen is None else self._popen.poll()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._popen is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._popen.wait(timeout)
-
-    def close(self) -> None:
-        if self.sentinel >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self.sentinel)
-            self.sentinel = -1
-
-    __del__ = close
-
-
-# ---------------------------------------------------------------------- main side
 class _Worker:
     __slots__ = (
         "call",
@@ -324,13 +114,14 @@ class ProcessBackend:
     """
 
     name = "processes"
-    in_process = False
 
     def __init__(
-        self, n_workers: int = 1, *, start_method: str | None = None, grace: float = GRACE
+        self, n_workers: int | None = 1, *, start_method: str | None = None, grace: float = GRACE
     ) -> None:
-        if n_workers < 1:
-            raise ValueError(f"n_workers must be >= 1, got {n_workers}.")
+        if n_workers is None:
+            n_workers = 1
+        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+            raise ValueError(f"n_workers must be a positive int, got {n_workers!r}.")
         self.n_workers = n_workers
         if start_method is None:
             start_method = "fork" if sys.platform == "linux" else "spawn"
@@ -349,7 +140,6 @@ class ProcessBackend:
         self._wake_r = -1
         self._wake_w = -1
         self._started = False
-        self._deaths_in_a_row = 0
         self._late_failures: list[Call] = []
         self._limited = 0  # running calls with a wall-time or CPU-time limit
 
@@ -372,16 +162,16 @@ class ProcessBackend:
         args: tuple[Any, ...]
         process: Any
         if self.start_method == "exec":
-            process = _ExecProcess(to_worker_r, to_main_w)
+            process = ExecProcess(to_worker_r, to_main_w)
         else:
             if self.start_method == "fork":
                 # A forked worker inherits every descriptor: it closes those not its own.
                 args = (to_worker_r, to_main_w, [*self._inherited_fds(), to_worker_w, to_main_r])
             else:
                 # Only the descriptors passed reach a spawned worker (at other numbers).
-                args = (_PassedFd(to_worker_r), _PassedFd(to_main_w), [])
+                args = (PassedFd(to_worker_r), PassedFd(to_main_w), [])
             process = self._ctx.Process(
-                target=_worker_main, args=args, name="byop-worker", daemon=False
+                target=worker_main, args=args, name="byop-worker", daemon=False
             )
         process.start()
         # Both sides set the worker's process group, so it holds from the start, whichever
@@ -418,7 +208,7 @@ class ProcessBackend:
         fn = call.fn
         key = self._function_keys.get(id(fn))
         if key is None:
-            data = check_picklable(fn, describe(fn))
+            data = check_picklable(fn, function_label(fn))
             key = len(self._functions)
             self._functions[key] = (data, call.applied_limits)
             self._function_keys[id(fn)] = key
@@ -430,12 +220,12 @@ class ProcessBackend:
         registration = None if key in worker.functions else self._functions[key]
         try:
             data = pickle.dumps(
-                (call.id, key, registration, call.args, call.kwargs or None), _PROTOCOL
+                (call.id, key, registration, call.args, call.kwargs or None), PROTOCOL
             )
         except Exception as e:
             self._idle.appendleft(worker)
             raise NotPicklableError(
-                f"The arguments of {describe(call.fn)} cannot be sent to a worker process: "
+                f"The arguments of {function_label(call.fn)} cannot be sent to a worker process: "
                 f"{type(e).__name__}: {e}. Pass plain data (numbers, strings, dicts, arrays, "
                 "attrs classes) and create other objects inside the function."
             ) from e
@@ -452,10 +242,14 @@ class ProcessBackend:
         if limits is not None and (limits.wall_time is not None or limits.cpu_time is not None):
             self._limited += 1
             if limits.wall_time is not None:
-                worker.kill_at = time.monotonic() + limits.wall_time + self.grace
+                # A worker that must first start or load the function has until it says the
+                # call starts (see _call_started), with a generous bound on the loading too.
+                loading = LOADING_ALLOWANCE if registration is not None else 0.0
+                worker.kill_at = time.monotonic() + limits.wall_time + self.grace + loading
             if limits.cpu_time is not None:
                 worker.cpu_at_start = _cpu_seconds(worker.pid)
-                worker.cpu_deadline = limits.cpu_time + self.grace
+                loading = LOADING_ALLOWANCE if registration is not None else 0.0
+                worker.cpu_deadline = limits.cpu_time + self.grace + loading
 
     # ---------------------------------------------------------------- waiting
     def wait(self, timeout: float | None) -> list[Call]:
@@ -518,14 +312,17 @@ class ProcessBackend:
             return None
         if not messages:
             return None  # a partial message, or end of file (the sentinel reports the death)
-        call_id, ok, value, tb = pickle.loads(messages[-1])
+        message = pickle.loads(messages[-1])
+        if len(message) == 1:
+            self._call_started(worker, message[0])  # the call starts now: its limits from here
+            return None
+        call_id, ok, value, tb = message
         call = worker.call
         worker.call = None
         if worker.kill_at is not None or worker.cpu_deadline is not None:
             worker.kill_at = None
             worker.cpu_deadline = None
             self._limited -= 1
-        self._deaths_in_a_row = 0
         if self._queue:
             self._dispatch_next(worker)
         else:
@@ -534,6 +331,17 @@ class ProcessBackend:
             return None
         call.record((ok, value, tb))
         return call
+
+    def _call_started(self, worker: _Worker, call_id: int) -> None:
+        """The worker loaded the call's function and starts it: its hard bounds start now."""
+        call = worker.call
+        if call is None or call.id != call_id or call.limits is None:
+            return
+        if worker.kill_at is not None and call.limits.wall_time is not None:
+            worker.kill_at = time.monotonic() + call.limits.wall_time + self.grace
+        if worker.cpu_deadline is not None and call.limits.cpu_time is not None:
+            worker.cpu_at_start = _cpu_seconds(worker.pid)
+            worker.cpu_deadline = call.limits.cpu_time + self.grace
 
     def _dispatch_next(self, worker: _Worker) -> None:
         while self._queue:
@@ -608,13 +416,12 @@ class ProcessBackend:
         if worker.kill_reason is not None:
             call.fail(worker.kill_reason, None)
             return call
-        self._deaths_in_a_row += 1
         call.fail(self._death_error(worker, call), None)
         return call
 
     def _death_error(self, worker: _Worker, call: Call) -> WorkerDiedError:
         code = worker.process.exitcode
-        what = describe(call.fn)
+        what = function_label(call.fn)
         if code is not None and code < 0:
             name = _signal_name(-code)
             return WorkerDiedError(

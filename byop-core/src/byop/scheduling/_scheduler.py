@@ -6,37 +6,23 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
-from contextvars import ContextVar
+from collections.abc import Callable, Generator
+from concurrent.futures import Executor
 from enum import StrEnum
 from typing import Any
 
-from byop.scheduling._backends import (
-    Backend,
-    SequentialBackend,
-    as_backend,
-    thread_backend,
-)
+from byop.scheduling._backend import Backend
 from byop.scheduling._call import Call
-from byop.scheduling._errors import UnknownBackendError
+from byop.scheduling._context import running
+from byop.scheduling._errors import CallCancelledError, UnknownBackendError
 from byop.scheduling._events import Event, handler
+from byop.scheduling._futures import ExecutorBackend, thread_backend
 from byop.scheduling._policy import Action, FailurePolicy, PolicyLike
+from byop.scheduling._process import ProcessBackend
+from byop.scheduling._sequential import SequentialBackend
 from byop.scheduling._task import Task
 
 logger = logging.getLogger("byop.scheduling")
-
-running: ContextVar[Scheduler | None] = ContextVar("byop_running_scheduler", default=None)
-"""The scheduler running in this context (set by `Scheduler.run`)."""
-
-_BACKEND_EXTRAS = {
-    "dask": "byop[dask]",
-    "slurm": "byop[dask]",
-    "pbs": "byop[dask]",
-    "sge": "byop[dask]",
-    "lsf": "byop[dask]",
-    "htcondor": "byop[dask]",
-    "ray": "byop[ray]",
-}
 
 
 class ExitStatus(StrEnum):
@@ -139,8 +125,6 @@ class Scheduler:
         cls, n_workers: int = 1, *, start_method: str | None = None, **kwargs: Any
     ) -> Scheduler:
         """A scheduler over ``n_workers`` byop worker processes (crash isolation, hard limits)."""
-        from byop.scheduling._process import ProcessBackend
-
         return cls(ProcessBackend(n_workers, start_method=start_method), **kwargs)
 
     @classmethod
@@ -154,26 +138,38 @@ class Scheduler:
         return cls(SequentialBackend(), **kwargs)
 
     @classmethod
-    def with_backend(cls, name: str, /, **kwargs: Any) -> Scheduler:
+    def with_backend(
+        cls,
+        name: str,
+        /,
+        n_workers: int | None = None,
+        *,
+        on_callback_error: PolicyLike = "raise",
+        on_task_error: PolicyLike | None = None,
+        **options: Any,
+    ) -> Scheduler:
         """A scheduler over a back end registered by name (``register_backends`` hook).
 
-        Keyword arguments go to the back end's factory, except ``on_callback_error`` and
-        ``on_task_error``, which go to the scheduler.
+        The back end is created as ``factory(n_workers=n_workers, **options)``, as the hook
+        specifies: ``n_workers`` is how many calls run at once (``None``: the back end's
+        default), ``options`` are the back end's own.
 
         Raises:
-            UnknownBackendError: No back end has that name; the message lists those that do.
+            UnknownBackendError: No back end has that name; the message lists those that do,
+                and what to install for one byop knows of.
         """
         from byop.plugins import UnknownFeatureError, get
 
-        policies = {k: kwargs.pop(k) for k in ("on_callback_error", "on_task_error") if k in kwargs}
+        if n_workers is not None and (
+            isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1
+        ):
+            raise ValueError(f"n_workers must be a positive int, got {n_workers!r}.")
         try:
             registration = get("backends", name)
         except UnknownFeatureError as e:
-            message = str(e)
-            if name in _BACKEND_EXTRAS:
-                message += f" Install it with: pip install {_BACKEND_EXTRAS[name]}"
-            raise UnknownBackendError(message) from None
-        return cls(registration.obj(**kwargs), **policies)
+            raise UnknownBackendError(str(e)) from None
+        backend = registration.obj(n_workers=n_workers, **options)
+        return cls(backend, on_callback_error=on_callback_error, on_task_error=on_task_error)
 
     # ------------------------------------------------------------------ state
     @property
@@ -187,13 +183,18 @@ class Scheduler:
         return list(self._inflight.values())
 
     # ------------------------------------------------------------------ submitting
-    def _accept(self, call: Call) -> bool:
-        """Hand a call to the back end, unless the run is ending (then refuse it)."""
-        if self._phase is not _Phase.RUNNING:
+    def accept(self, call: Call) -> bool:
+        """Hand a task's call to the back end; ``False`` when refused (the run is ending).
+
+        What `Task.submit` calls, after the task's own limits let the call through. The
+        scheduler then owns the call until it ends, and hands it back to the task's
+        `Task.complete`.
+        """
+        if self._phase is not _Phase.RUNNING or getattr(self.backend, "exhausted", False):
             self.refused += 1
             logger.debug("refused %r: the scheduler is %s", call, self._phase.value)
             return False
-        call.started = (time.time(), time.perf_counter(), 0.0)
+        call.started = (time.time(), time.perf_counter())
         self.backend.submit(call)
         self._inflight[call.id] = call
         return True
@@ -235,9 +236,12 @@ class Scheduler:
         self._begin(timeout, end_on_empty, wait)
         tokens = (running.set(self), handler.set(self._callback_failed))
         try:
-            self.on_start.emit()
-            while (t := self._before_wait()) is not _DONE:
-                self._after_wait(self._block(t))
+            steps = self._steps()
+            t = next(steps)
+            while True:
+                t = steps.send(self._block(t))
+        except StopIteration:
+            pass
         except BaseException as e:
             self._abort(e)
             raise
@@ -251,20 +255,26 @@ class Scheduler:
     ) -> ExitStatus:
         """`run` inside a running asyncio loop: callbacks run in the loop's thread.
 
-        The back end is waited on from a helper thread, so the loop stays free for other work.
+        The back end is waited on from a helper thread, so the loop stays free for other work
+        (a back end that runs calls inside its wait, like the sequential one, is waited on in
+        the loop's thread, yielding to the loop between calls).
         """
         loop = asyncio.get_running_loop()
+        in_loop = getattr(self.backend, "runs_calls_in_wait", False)
         self._begin(timeout, end_on_empty, wait)
         tokens = (running.set(self), handler.set(self._callback_failed))
         try:
-            self.on_start.emit()
-            while (t := self._before_wait()) is not _DONE:
-                if isinstance(self.backend, SequentialBackend):
+            steps = self._steps()
+            t = next(steps)
+            while True:
+                if in_loop:
                     finished = self._block(t)
                     await asyncio.sleep(0)
                 else:
                     finished = await loop.run_in_executor(None, self._block, t)
-                self._after_wait(finished)
+                t = steps.send(finished)
+        except StopIteration:
+            pass
         except BaseException as e:
             self._abort(e)
             raise
@@ -272,6 +282,17 @@ class Scheduler:
             handler.reset(tokens[1])
             running.reset(tokens[0])
         return self._end()
+
+    def _steps(self) -> Generator[float | None, list[Call], None]:
+        """The run's one loop, for `run` and `async_run` alike.
+
+        It yields how long to wait for the back end, and is sent the calls that finished; it
+        returns when the run is over. Who waits (this thread, or a helper thread of an asyncio
+        loop) is the caller's business.
+        """
+        self.on_start.emit()
+        while (t := self._before_wait()) is not _DONE:
+            self._after_wait((yield t if isinstance(t, float) else None))
 
     def _begin(self, timeout: float | None, end_on_empty: bool, wait: bool) -> None:
         if self._phase is not _Phase.IDLE:
@@ -306,6 +327,10 @@ class Scheduler:
                     self.on_timeout.emit()
                     continue
                 if not self._inflight:
+                    if getattr(self.backend, "exhausted", False):
+                        self.stop_reason = f"the back end {self.backend.name} can run no more calls"
+                        self._finishing(ExitStatus.EXHAUSTED)
+                        continue
                     if self._end_on_empty:
                         self.on_empty.emit()
                         if not self._inflight and self._phase is _Phase.RUNNING:
@@ -339,14 +364,20 @@ class Scheduler:
         self._wake.wait(timeout)
         self._wake.clear()
 
-    def _block(self, timeout: float | object | None) -> list[Call]:
-        return self.backend.wait(timeout if isinstance(timeout, float) else None)
+    def _block(self, timeout: float | None) -> list[Call]:
+        return self.backend.wait(timeout)
 
     def _after_wait(self, finished: list[Call]) -> None:
         inflight = self._inflight
         for call in finished:
             if inflight.pop(call.id, None) is not None:
-                call.task._finished(call)
+                self._complete(call)
+
+    def _complete(self, call: Call) -> None:
+        """Hand an ended call back to its task; an exception it leaves is the policy's."""
+        error = call.task.complete(call)
+        if error is not None:
+            self._task_failed(call.task, error)
 
     def _finishing(self, status: ExitStatus) -> None:
         self.status = status
@@ -357,14 +388,12 @@ class Scheduler:
         self._shut_down = True
         for call in self.backend.shutdown(cancel=True):
             if self._inflight.pop(call.id, None) is not None:
-                call.task._finished(call)
+                self._complete(call)
         # A back end that could not return some calls: they still get their ending.
         for call in list(self._inflight.values()):
-            from byop.scheduling._errors import CallCancelledError
-
             call.cancel(CallCancelledError("the scheduler stopped before this call finished"))
             del self._inflight[call.id]
-            call.task._finished(call)
+            self._complete(call)
 
     def _end(self) -> ExitStatus:
         if not self._shut_down:
@@ -395,7 +424,7 @@ class Scheduler:
             self.callback_policy.action(error), error, f"callback {_name(callback)} of {event.name}"
         )
 
-    def _task_failed(self, task: Task[..., Any], call: Call, error: BaseException) -> None:
+    def _task_failed(self, task: Task[..., Any], error: BaseException) -> None:
         if self.task_policy is not None:
             action = self.task_policy.action(error)
         else:
@@ -428,6 +457,19 @@ class Scheduler:
 
     def __repr__(self) -> str:
         return f"Scheduler({self.backend.name}, {self._phase.value}, running={len(self._inflight)})"
+
+
+def as_backend(executor: Any) -> Backend:
+    """A `Backend` from a back end, or any `concurrent.futures.Executor`."""
+    if isinstance(executor, Executor):
+        return ExecutorBackend(executor, owned=False)
+    if isinstance(executor, Backend):
+        return executor
+    raise TypeError(
+        "Scheduler(...) takes a concurrent.futures.Executor or a byop back end, got "
+        f"{type(executor).__name__}. For byop's own, use Scheduler.with_processes(n), "
+        ".with_threads(n), .with_sequential() or .with_backend(name)."
+    )
 
 
 def _name(fn: Callable[..., Any]) -> str:

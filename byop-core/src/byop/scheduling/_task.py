@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from byop.scheduling._call import Call, CallState
+from byop.scheduling._context import running
 from byop.scheduling._errors import SchedulerNotRunningError
 from byop.scheduling._events import Event
 from byop.scheduling._limits import (
@@ -144,7 +144,7 @@ class Task(Generic[P, R]):
 
     def submit(self, *args: Any, **kwargs: Any) -> Call | None:
         """Submit a call with these arguments (the same as calling the task)."""
-        scheduler = self.scheduler or _running().get()
+        scheduler = self.scheduler or running.get()
         if scheduler is None or not scheduler.is_running:
             raise SchedulerNotRunningError(
                 f"Task {self.name!r} was called, but "
@@ -165,7 +165,7 @@ class Task(Generic[P, R]):
             call.state = CallState.REFUSED
             self.on_concurrent_limit.emit(call)
             return None
-        if not scheduler._accept(call):
+        if not scheduler.accept(call):
             return None
         self.n_calls += 1
         self.n_running += 1
@@ -174,8 +174,13 @@ class Task(Generic[P, R]):
         return call
 
     # ------------------------------------------------------------------ results
-    def _finished(self, call: Call) -> None:
-        """Emit the events for a call that ended (called by the scheduler)."""
+    def complete(self, call: Call) -> BaseException | None:
+        """Emit the events of a call that ended; the scheduler calls it once per call.
+
+        Returns:
+            The call's exception when the scheduler's task-error policy is to handle it
+            (a call that raised), else ``None``.
+        """
         self.n_running -= 1
         if self.on_done:
             self.on_done.emit(call)
@@ -183,18 +188,16 @@ class Task(Generic[P, R]):
         if state is CallState.DONE:
             if self.on_result:
                 self.on_result.emit(call, call.value)
-            return
+            return None
         error = call.error
         assert error is not None
         if state is CallState.CANCELLED:
             self.on_cancelled.emit(call)
-            return
+            return None
         self.on_exception.emit(call, error)
         if _is_limit(error):
             self._limit_event(error).emit(call, error)
-        scheduler = self.scheduler or _running().get()
-        if scheduler is not None:
-            scheduler._task_failed(self, call, error)
+        return error
 
     def _limit_event(self, error: BaseException) -> Event[[Call, BaseException]]:
         if isinstance(error, MemoryLimitExceeded):
@@ -211,19 +214,6 @@ class Task(Generic[P, R]):
         return (
             f"{type(self).__name__}({self.name!r}, calls={self.n_calls}, running={self.n_running})"
         )
-
-
-def _running() -> ContextVar[Scheduler | None]:
-    """The context variable of the running scheduler (imported late: no import cycle)."""
-    global _RUNNING  # noqa: PLW0603
-    if _RUNNING is None:
-        from byop.scheduling._scheduler import running
-
-        _RUNNING = running
-    return _RUNNING
-
-
-_RUNNING: ContextVar[Scheduler | None] | None = None
 
 
 def _is_limit(error: BaseException) -> bool:

@@ -7,18 +7,18 @@ import traceback as _tb
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from byop.optimization._errors import InvalidReportError, NoReportError
-from byop.optimization._exceptions import portable
-from byop.optimization._time import TimeInterval, TimeKind
-from byop.optimization._trial import (
-    REPORT_TYPES,
-    CrashReport,
-    FailReport,
+from byop.optimization import (
+    InvalidReportError,
+    NoReportError,
     Report,
+    ReportPayload,
     ReportStatus,
+    TimeInterval,
+    TimeKind,
     Trial,
 )
 from byop.scheduling._call import Call, CallState
+from byop.scheduling._context import running
 from byop.scheduling._events import Event
 from byop.scheduling._limits import (
     CPUTimeLimitExceeded,
@@ -28,28 +28,12 @@ from byop.scheduling._limits import (
     as_limit_exception,
     enforcer,
 )
+from byop.scheduling._names import function_label
 from byop.scheduling._task import Task, _is_limit
 
 if TYPE_CHECKING:
     from byop.scheduling._scheduler import Scheduler
     from byop.scheduling._stop import StopCriterion
-
-ReportData = tuple[
-    int, dict[str, Any], float, float, float, float, float, float, BaseException | None, str | None
-]
-"""A report without its trial, as plain values, as sent back from a worker.
-
-``(status, results, wall start, wall end, wall duration, cpu start, cpu end, cpu duration,
-exception, traceback)``; the trial itself stays in the main process.
-"""
-
-_STATUSES = (ReportStatus.SUCCESS, ReportStatus.FAIL, ReportStatus.CRASHED)
-_STATUS_CODE = {status: i for i, status in enumerate(_STATUSES)}
-_KINDS = tuple(REPORT_TYPES[s] for s in _STATUSES)
-
-
-def _describe(fn: Callable[..., Any]) -> str:
-    return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
 class TrialRunner:
@@ -67,8 +51,8 @@ class TrialRunner:
         self.objective = objective
         self.limits = limits
 
-    def __call__(self, trial: Trial[Any]) -> ReportData:
-        trial._start()
+    def __call__(self, trial: Trial[Any]) -> ReportPayload:
+        trial.start()
         limits = self.limits
         try:
             if limits is None:
@@ -79,33 +63,29 @@ class TrialRunner:
         except Exception as e:
             exc = as_limit_exception(limits, e)
             tb = "".join(_tb.format_exception(exc))
-            if _is_limit(exc):
-                report: Report[Any] = _force(trial, FailReport, exc, tb)
-            else:
-                report = _force(trial, CrashReport, exc, tb)
-            return _data(report)
-        report_or_none = trial.report
-        if out is not None and out is not report_or_none:
-            name = _describe(self.objective)
-            what = type(out).__name__
+            status = ReportStatus.FAIL if _is_limit(exc) else ReportStatus.CRASHED
+            return _end(trial, status, exc, tb).payload()
+        report = trial.report
+        if out is not None and out is not report:
             invalid = InvalidReportError(
-                f"The objective {name} returned a {what}, not its trial's report: return "
-                "trial.success(...) or trial.fail(...)."
+                f"The objective {function_label(self.objective)} returned a "
+                f"{type(out).__name__}, not its trial's report: return trial.success(...) or "
+                "trial.fail(...)."
             )
-            return _data(_force(trial, CrashReport, invalid, _line(invalid)))
-        if report_or_none is None:
-            name = _describe(self.objective)
+            return _end(trial, ReportStatus.CRASHED, invalid, _line(invalid)).payload()
+        if report is None:
             error = NoReportError(
-                f"The objective {name} returned without reporting: end it with "
-                "`return trial.success(cost=...)` or `trial.fail()`."
+                f"The objective {function_label(self.objective)} returned without reporting: "
+                "end it with `return trial.success(cost=...)` or `trial.fail()`."
             )
-            return _data(_force(trial, CrashReport, error, _line(error)))
-        report = report_or_none
+            return _end(trial, ReportStatus.CRASHED, error, _line(error)).payload()
         if limits is not None and report.exception is not None and limits.memory is not None:
             converted = as_limit_exception(limits, report.exception)
             if converted is not report.exception:
-                return _data(report, converted)
-        return _data(report)
+                report = trial.end(
+                    report.status, converted, report.traceback, results=report.results
+                )
+        return report.payload()
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (TrialRunner, (self.objective, self.limits))
@@ -115,32 +95,13 @@ def _line(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}\n"
 
 
-def _force(
-    trial: Trial[Any], kind: type[Report[Any]], exc: BaseException, tb: str | None
+def _end(
+    trial: Trial[Any], status: ReportStatus, exc: BaseException, tb: str | None
 ) -> Report[Any]:
-    """End the trial with ``kind``, replacing a report it may have made before raising."""
-    wall, cpu = trial._intervals()
+    """End the trial with ``status``; a failure keeps the results of a report made before."""
     earlier = trial.report
-    results = dict(earlier.results) if earlier is not None and kind is FailReport else {}
-    report = kind(trial, results, wall, cpu, exc, tb)
-    trial._report = report
-    return report
-
-
-def _data(report: Report[Any], exception: BaseException | None = None) -> ReportData:
-    wall, cpu = report.time, report.cpu_time
-    return (
-        _STATUS_CODE[report.status],
-        report.results,
-        wall.start,
-        wall.end,
-        wall.duration,
-        cpu.start,
-        cpu.end,
-        cpu.duration,
-        portable(exception or report.exception),
-        report.traceback,
-    )
+    keep = earlier is not None and status is ReportStatus.FAIL
+    return trial.end(status, exc, tb, results=earlier.results if keep and earlier else None)
 
 
 class TrialTask(Task[[Trial[Any]], Report[Any]]):
@@ -220,12 +181,11 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
 
     def stop_when(self, criterion: StopCriterion) -> StopCriterion:
         """Stop the scheduler once ``criterion`` is met by this task's reports."""
-        from byop.scheduling._task import _running
 
         def check(report: Report[Any]) -> None:
             criterion.update(report)
             if criterion.met():
-                scheduler = self.scheduler or _running().get()
+                scheduler = self.scheduler or running.get()
                 if scheduler is not None:
                     scheduler.stop(reason=f"stop criterion met: {criterion}")
 
@@ -233,7 +193,12 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         return criterion
 
     # ------------------------------------------------------------------ results
-    def _finished(self, call: Call) -> None:
+    def complete(self, call: Call) -> BaseException | None:
+        """Emit the trial's report: ``on_report``, then its status's event and any limit's.
+
+        Returns:
+            ``None``: a trial's failures are reports, never exceptions for the scheduler.
+        """
         self.n_running -= 1
         if self.on_done:
             self.on_done.emit(call)
@@ -251,33 +216,17 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
                 self.on_wall_time_limit.emit(call, error)
         if call.state is CallState.CANCELLED:
             self.on_cancelled.emit(call)
+        return None
 
     def _report(self, call: Call) -> Report[Any]:
         trial: Trial[Any] = call.args[0]
         if call.state is CallState.DONE:
-            data: ReportData = call.value
-            status, results, w0, w1, wd, c0, c1, cd, exc, tb = data
-            current = trial._report
-            if current is not None and current.results is results and exc is current.exception:
-                return current  # ran in this process: the trial's own report
-            report = _KINDS[status](
-                trial,
-                results,
-                TimeInterval(w0, w1, wd, TimeKind.WALL),
-                TimeInterval(c0, c1, cd, TimeKind.CPU),
-                exc,
-                tb,
-            )
-            trial._report = report
-            return report
+            return trial.receive(call.value)
         error = call.error
         assert error is not None
-        wall, cpu = _since(call)
         tb = call.traceback or f"{type(error).__name__}: {error}\n"
-        kind = FailReport if _is_limit(error) else CrashReport
-        report = kind(trial, {}, wall, cpu, error, tb)
-        trial._report = report
-        return report
+        status = ReportStatus.FAIL if _is_limit(error) else ReportStatus.CRASHED
+        return trial.end(status, error, tb, times=_since(call))
 
     def events(self) -> dict[str, Event[Any]]:
         """Every event of the task, by name."""
@@ -285,15 +234,11 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
 
 
 def _since(call: Call) -> tuple[TimeInterval, TimeInterval]:
+    """The wall-clock interval since the call was submitted (its worker's CPU time is unknown)."""
     now_wall = time.time()
+    cpu = TimeInterval(0.0, 0.0, 0.0, TimeKind.CPU)
     if call.started is None:
-        return (
-            TimeInterval(now_wall, now_wall, 0.0, TimeKind.WALL),
-            TimeInterval.instant(TimeKind.CPU),
-        )
-    wall0, perf0, _ = call.started
+        return (TimeInterval(now_wall, now_wall, 0.0, TimeKind.WALL), cpu)
+    wall0, perf0 = call.started
     duration = time.perf_counter() - perf0
-    return (
-        TimeInterval(wall0, wall0 + duration, duration, TimeKind.WALL),
-        TimeInterval(0.0, 0.0, 0.0, TimeKind.CPU),  # the worker's CPU time is not known here
-    )
+    return (TimeInterval(wall0, wall0 + duration, duration, TimeKind.WALL), cpu)

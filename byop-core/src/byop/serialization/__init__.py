@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 from byop.serialization._converter import (
-    FORMAT_VERSION,
     SerializationError,
     converter,
     dumps,
@@ -29,9 +28,9 @@ from byop.serialization._converter import (
     unstructure,
     unstructure_exception,
 )
+from byop.serialization._typed import typed_plain
 
 __all__ = [
-    "FORMAT_VERSION",
     "SerializationError",
     "converter",
     "dumps",
@@ -40,6 +39,7 @@ __all__ = [
     "register_type",
     "structure",
     "structure_exception",
+    "typed_plain",
     "unstructure",
     "unstructure_exception",
 ]

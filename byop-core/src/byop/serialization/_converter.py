@@ -21,20 +21,17 @@ import cattrs
 
 from byop.optimization import (
     ForeignException,
+    MFTrialInfo,
     Report,
     ReportStatus,
     RSTrialInfo,
     TimeInterval,
     TimeKind,
     Trial,
+    qualified_name,
 )
-from byop.optimization._exceptions import qualified_name
-from byop.optimization._trial import REPORT_TYPES
 
 T = TypeVar("T")
-
-FORMAT_VERSION = 1
-"""Written with every stored report; bumped when the format changes."""
 
 _lock = threading.Lock()
 _types: dict[str, type[Any]] = {}
@@ -178,6 +175,7 @@ def _unstructure_trial(trial: Trial[Any]) -> dict[str, Any]:
         "info": unstructure_info(trial.info),
         "seed": trial.seed,
         "budget": trial.budget,
+        "fidelities": dict(trial.fidelities) or None,
     }
 
 
@@ -189,6 +187,7 @@ def _structure_trial(data: Mapping[str, Any], _: Any = None) -> Trial[Any]:
         info=structure_info(data.get("info")),
         seed=data.get("seed"),
         budget=None if budget is None else budget,
+        fidelities=dict(data.get("fidelities") or {}),
     )
 
 
@@ -205,18 +204,14 @@ def _unstructure_report(report: Report[Any]) -> dict[str, Any]:
 
 
 def _structure_report(data: Mapping[str, Any], _: Any = None) -> Report[Any]:
-    cls = REPORT_TYPES[ReportStatus(data["status"])]
     trial = _structure_trial(data["trial"])
-    report = cls(
-        trial,
-        dict(data.get("results") or {}),
-        _structure_time(data["time"]),
-        _structure_time(data["cpu_time"]),
+    return trial.end(
+        ReportStatus(data["status"]),
         structure_exception(data.get("exception")),
         data.get("traceback"),
+        results=data.get("results") or {},
+        times=(_structure_time(data["time"]), _structure_time(data["cpu_time"])),
     )
-    trial._report = report
-    return report
 
 
 def _make_converter() -> cattrs.Converter:
@@ -298,3 +293,4 @@ def loads(text: str | bytes, cls: type[T]) -> T:
 
 
 register_type(RSTrialInfo, "byop.optimization.RSTrialInfo")
+register_type(MFTrialInfo, "byop.optimization.MFTrialInfo")

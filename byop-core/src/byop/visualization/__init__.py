@@ -19,7 +19,7 @@ Example:
     import tempfile
     from pathlib import Path
 
-    from byop.optimization import optimize
+    from byop.run import optimize
     from byop.visualization import plot_optimization_history, plot_slice
 
     def square(trial):

@@ -12,8 +12,9 @@ from typing import Any, Literal, TypeAlias
 
 from attrs import frozen
 
-from byop.history import History, StoredRun, describe, read_store
+from byop.history import History, StoredRun, read_store
 from byop.optimization import Metric, Report, ReportStatus
+from byop.serialization import typed_plain
 
 RunLike: TypeAlias = "History | StoredRun | str | os.PathLike[str]"
 """What the plots take: a `History`, a `StoredRun`, or the path of a run store."""
@@ -83,7 +84,7 @@ def space_description(space: Any) -> Any:
 
     if not isinstance(space, Space):
         space = Space.from_dict(space)
-    return describe(space)
+    return typed_plain(space)
 
 
 def params_of(described: Any, history: History) -> tuple[Param, ...]:

@@ -42,7 +42,7 @@ class Dashboard:
         from pathlib import Path
 
         from byop.dashboard import Dashboard
-        from byop.optimization import optimize
+        from byop.run import optimize
 
         def square(trial):
             return trial.success(cost=trial.config["x"] ** 2)

@@ -10,21 +10,20 @@ import re
 import threading
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from byop.plugins import import_optional
 from byop.scheduling import (
     Call,
     CallCancelledError,
-    CallState,
-    Inbox,
+    FutureBackend,
     PackedFunctions,
     WorkerDiedError,
+    function_label,
     pack_call,
     unpickle_outcome,
 )
-from byop.scheduling._backends import describe
 
 logger = logging.getLogger("byop.dask")
 
@@ -40,7 +39,7 @@ def import_distributed() -> Any:
     return import_optional("distributed", install=_INSTALL, feature="byop's Dask back ends")
 
 
-class DaskBackend:
+class DaskBackend(FutureBackend):
     """Runs byop's calls as tasks on a Dask cluster.
 
     Give one of:
@@ -112,7 +111,6 @@ class DaskBackend:
     """
 
     name = "dask"
-    in_process = False
 
     def __init__(
         self,
@@ -148,6 +146,7 @@ class DaskBackend:
                 "LocalCluster go with n_workers=; to configure another cluster, make it and pass "
                 "cluster=."
             )
+        super().__init__()
         self.address = address
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
@@ -162,10 +161,6 @@ class DaskBackend:
         """The client in use during a run."""
         self._owns_cluster = False
         self._owns_client = False
-        # Finished futures, and ("lost", worker, task keys) when a worker running calls leaves.
-        self._done: Inbox[Any] = Inbox()
-        self._running: dict[str, Call] = {}  # by task key
-        self._lock = threading.Lock()
         self._packs = PackedFunctions()
         self._previous_handlers: dict[str, Any] = {}
         self._topics_lock = threading.Lock()
@@ -276,7 +271,7 @@ class DaskBackend:
         """In the client's event loop: a worker started one of the calls (maybe ours)."""
         message = event[1]
         key = message.get("key") if isinstance(message, dict) else None
-        if key in self._running:
+        if isinstance(key, str) and key in self._running:
             worker = message.get("worker", "?")
             self._started[key] = worker
             self._listen(worker, functools.partial(self._on_worker_event, worker))
@@ -291,39 +286,29 @@ class DaskBackend:
         # elsewhere.
         ours = [key for key in keys if self._started.get(key) == worker]
         if ours:
-            self._done.put(("lost", worker, ours))
+            self.arrived(_LOST, (worker, ours))
 
-    # ---------------------------------------------------------------- submitting
-    def submit(self, call: Call) -> None:
-        """Submit the call as a Dask task; its outcome comes back through a done-callback."""
+    # ---------------------------------------------------------------- calls
+    def launch(self, call: Call) -> tuple[Hashable, Any]:
+        """Submit the call as a Dask task, keyed by a name of its own."""
         from byop.dask._remote import run_on_worker
 
         packed = self._packs.of_call(call)
         data = pack_call(packed, call.args, call.kwargs)
         key = f"byop-{_slug(packed.name)}-{uuid.uuid4().hex}"
-        future = self.client.submit(run_on_worker, data, key=key, pure=False)
-        call.handle = future
-        call.state = CallState.RUNNING
-        with self._lock:
-            self._running[key] = call
-        future.add_done_callback(self._finished)
+        return key, self.client.submit(run_on_worker, data, key=key, pure=False)
 
-    def _finished(self, future: Any) -> None:
-        """In Dask's callback thread: hand the finished future to `wait`."""
-        self._done.put(future)
-
-    # ---------------------------------------------------------------- waiting
-    def wait(self, timeout: float | None) -> list[Call]:
-        """Block until calls finish (or a worker running some leaves), then collect them."""
+    def collect(self, items: list[tuple[Hashable, Any]]) -> list[Call]:
+        """The calls that ended: outcomes fetched in one round trip, lost workers' calls failed."""
         out: list[Call] = []
         finished: list[Call] = []
-        for item in self._done.take(timeout):
-            if isinstance(item, tuple):
-                out.extend(self._lost(item[1], item[2]))
+        for key, item in items:
+            if key is _LOST:
+                worker, keys = item
+                out.extend(self._lost(worker, keys))
                 continue
-            with self._lock:
-                call = self._running.pop(item.key, None)
-            self._started.pop(item.key, None)
+            call = self.pop_running(key)
+            self._started.pop(str(key), None)
             if call is None:
                 continue  # already ended: cancelled, or its worker was lost
             if item.status == "finished":
@@ -332,20 +317,24 @@ class DaskBackend:
                 self._record_failure(call, item)
                 out.append(call)
         if finished:
-            self._collect(finished)
+            self._gather(finished)
             out.extend(finished)
         return out
 
-    def _collect(self, calls: list[Call]) -> None:
+    def settle(self, call: Call, item: Any) -> None:
+        """Record one finished future's outcome."""
+        try:
+            call.record(unpickle_outcome(item.result()))
+        except Exception as e:
+            call.fail(_explain(e), traceback.format_exc())
+
+    def _gather(self, calls: list[Call]) -> None:
         """Fetch the outcomes of finished calls, in one round trip when all are there."""
         try:
             outcomes = self.client.gather([c.handle for c in calls])
         except Exception:
             for call in calls:
-                try:
-                    call.record(unpickle_outcome(call.handle.result()))
-                except Exception as e:
-                    call.fail(_explain(e), traceback.format_exc())
+                self.settle(call, call.handle)
             return
         for call, outcome in zip(calls, outcomes, strict=True):
             call.record(unpickle_outcome(outcome))
@@ -370,8 +359,7 @@ class DaskBackend:
 
     def _lost(self, worker: str, keys: list[str]) -> list[Call]:
         """Fail the calls a departed worker was running, and keep Dask from running them again."""
-        with self._lock:
-            calls = [c for k in keys if (c := self._running.pop(k, None)) is not None]
+        calls = [c for k in keys if (c := self.pop_running(k)) is not None]
         for key in keys:
             self._started.pop(key, None)
         if not calls:
@@ -382,39 +370,31 @@ class DaskBackend:
             call.fail(
                 WorkerDiedError(
                     f"The Dask worker {worker} left the cluster while it ran "
-                    f"{describe(call.fn)} (it died, was killed, or its batch job ended)."
+                    f"{function_label(call.fn)} (it died, was killed, or its batch job ended)."
                 ),
                 None,
             )
         return calls
 
-    def wakeup(self) -> None:
-        """Wake `wait` from any thread."""
-        self._done.wakeup()
-
     # ---------------------------------------------------------------- stopping
-    def shutdown(self, *, cancel: bool) -> list[Call]:
-        """End the run: with ``cancel``, cancel every unfinished call on the cluster.
-
-        Then close what byop started (its client, its local cluster); a cluster, client or
-        scheduler you gave stays up.
-        """
-        ended: list[Call] = []
-        with self._lock:
-            if cancel:
-                ended = list(self._running.values())
-            self._running.clear()
+    def cancel_on_engine(self, calls: list[Call]) -> list[str]:
+        """Cancel the calls' tasks on the cluster (a running call's sandbox is killed)."""
         client = self.client
-        if ended and client is not None:
+        if client is not None:
             with contextlib.suppress(Exception):
-                client.cancel([c.handle for c in ended], force=True)
-        for call in ended:
-            call.cancel(
-                CallCancelledError(
-                    "the scheduler stopped before this call finished; its Dask task was "
-                    "cancelled (a running call's sandbox is killed on its worker)"
-                )
-            )
+                client.cancel([c.handle for c in calls], force=True)
+        reason = (
+            "the scheduler stopped before this call finished; its Dask task was cancelled (a "
+            "running call's sandbox is killed on its worker)"
+        )
+        return [reason] * len(calls)
+
+    def stop(self, *, cancel: bool) -> None:
+        """Close what byop started (its client, its local cluster).
+
+        A cluster, client or scheduler you gave stays up.
+        """
+        client = self.client
         if client is not None:
             self._unsubscribe()
             if self._owns_client:
@@ -424,12 +404,14 @@ class DaskBackend:
         self._stop_cluster()
         self._packs.clear()
         self._started.clear()
-        self._done.clear()
-        return ended
 
     def __repr__(self) -> str:
         where = self.address or ("local" if self.n_workers else "given")
         return f"DaskBackend({where}, running={len(self._running)})"
+
+
+_LOST = "byop-lost-worker"
+"""The key under which news of a departed worker arrives (no task's key looks like it)."""
 
 
 def _both(first: Callable[[Any], None], second: Callable[[Any], None], event: Any) -> None:

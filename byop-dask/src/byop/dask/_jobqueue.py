@@ -64,7 +64,7 @@ class JobQueueBackend(DaskBackend):
         self,
         kind: str,
         *,
-        n_workers: int = 1,
+        n_workers: int | None = 1,
         adapt: tuple[int, int] | None = None,
         wait_for_workers: int = 0,
         timeout: float = 300.0,
@@ -74,6 +74,8 @@ class JobQueueBackend(DaskBackend):
             raise ValueError(
                 f"Unknown batch system {kind!r}; byop knows {', '.join(JOBQUEUE_CLUSTERS)}."
             )
+        if n_workers is None:
+            n_workers = 1
         if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
             raise ValueError(f"n_workers must be a positive int, got {n_workers!r}.")
         if adapt is not None:

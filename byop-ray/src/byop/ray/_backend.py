@@ -6,8 +6,8 @@ import contextlib
 import logging
 import os
 import socket
-import threading
 import traceback
+from collections.abc import Hashable
 from concurrent.futures import Future
 from typing import Any
 
@@ -15,14 +15,13 @@ from byop.plugins import import_optional
 from byop.scheduling import (
     Call,
     CallCancelledError,
-    CallState,
-    Inbox,
+    FutureBackend,
     PackedFunctions,
     WorkerDiedError,
+    function_label,
     pack_call,
     unpickle_outcome,
 )
-from byop.scheduling._backends import describe
 
 logger = logging.getLogger("byop.ray")
 
@@ -46,7 +45,7 @@ def import_ray() -> Any:
     return import_optional("ray", install="byop[ray]", feature="byop's Ray back end")
 
 
-class RayBackend:
+class RayBackend(FutureBackend):
     """Runs byop's calls as Ray tasks.
 
     Where they run:
@@ -75,7 +74,10 @@ class RayBackend:
 
     Args:
         address: The address of a running Ray cluster (its GCS, ``host:6379``).
-        num_cpus: CPUs of the local instance byop starts (by default, every core).
+        n_workers: How many calls run at once on the local instance byop starts (its
+            ``num_cpus`` unless that is given; ignored for a cluster, which has its own).
+        num_cpus: CPUs of the local instance byop starts (by default ``n_workers``, else
+            every core).
         num_cpus_per_call: CPUs each call asks Ray for (fractions allowed).
         always_sandbox: Run every call in a sandbox, not only those with limits: the processes
             a call starts then end with it, as on byop's process back end.
@@ -108,12 +110,12 @@ class RayBackend:
     """
 
     name = "ray"
-    in_process = False
 
     def __init__(
         self,
         address: str | None = None,
         *,
+        n_workers: int | None = None,
         num_cpus: int | None = None,
         num_cpus_per_call: float = 1,
         always_sandbox: bool = False,
@@ -128,7 +130,15 @@ class RayBackend:
             )
         if num_cpus_per_call <= 0:
             raise ValueError(f"num_cpus_per_call must be positive, got {num_cpus_per_call!r}.")
+        if n_workers is not None and (
+            isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1
+        ):
+            raise ValueError(f"n_workers must be a positive int, got {n_workers!r}.")
+        super().__init__()
+        if address is None and num_cpus is None and n_workers is not None:
+            num_cpus = n_workers
         self.address = address
+        self.n_workers = n_workers
         self.num_cpus = num_cpus
         self.num_cpus_per_call = num_cpus_per_call
         self.timeout = timeout
@@ -138,9 +148,6 @@ class RayBackend:
         self._connected = False
         self._owns_connection = False
         self._remote: Any = None
-        self._done: Inbox[Call] = Inbox()
-        self._running: dict[int, Call] = {}
-        self._lock = threading.Lock()
         self._packs = PackedFunctions()
 
     # ---------------------------------------------------------------- lifecycle
@@ -194,71 +201,51 @@ class RayBackend:
                 "run on the connected cluster."
             )
 
-    # ---------------------------------------------------------------- submitting
-    def submit(self, call: Call) -> None:
-        """Submit the call as a Ray task; its outcome comes back through a done-callback."""
+    # ---------------------------------------------------------------- calls
+    def launch(self, call: Call) -> tuple[Hashable, Any]:
+        """Submit the call as a Ray task."""
         ref = self._remote.remote(pack_call(self._packs.of_call(call), call.args, call.kwargs))
-        call.handle = ref
-        call.state = CallState.RUNNING
-        with self._lock:
-            self._running[call.id] = call
-        ref.future().add_done_callback(lambda future, call=call: self._finished(call, future))
+        return call.id, ref
 
-    def _finished(self, call: Call, future: Future[Any]) -> None:
-        """In a Ray thread: record the outcome and hand the call to `wait`."""
-        with self._lock:
-            if self._running.pop(call.id, None) is None:
-                return  # already ended by shutdown(cancel=True)
+    def watch(self, key: Hashable, handle: Any) -> None:
+        """Hear of the task's end through its object reference's future."""
+        handle.future().add_done_callback(lambda future: self.arrived(key, future))
+
+    def settle(self, call: Call, item: Future[Any]) -> None:
+        """Record the task's outcome, or what its failure means for the call."""
         try:
-            outcome = unpickle_outcome(future.result())
+            outcome = unpickle_outcome(item.result())
         except BaseException as e:
             call.fail(_explain(e, call), "".join(traceback.format_exception(e)))
         else:
             call.record(outcome)
-        self._done.put(call)
-
-    # ---------------------------------------------------------------- waiting
-    def wait(self, timeout: float | None) -> list[Call]:
-        """The calls that have finished, waiting up to ``timeout`` for the first."""
-        return self._done.take(timeout)
-
-    def wakeup(self) -> None:
-        """Wake `wait` from any thread."""
-        self._done.wakeup()
 
     # ---------------------------------------------------------------- stopping
-    def shutdown(self, *, cancel: bool) -> list[Call]:
-        """End the run: with ``cancel``, cancel every unfinished call on the cluster.
+    def cancel_on_engine(self, calls: list[Call]) -> list[str]:
+        """Cancel the calls' tasks on the cluster: a running one is killed on its worker."""
+        ray = import_ray()
+        for call in calls:
+            # A call in a sandbox is killed with it; one in its Ray worker, with the worker.
+            sandboxed = self.always_sandbox or call.limits is not None
+            with contextlib.suppress(Exception):
+                ray.cancel(call.handle, force=not sandboxed)
+        reason = (
+            "the scheduler stopped before this call finished; its Ray task was cancelled (a "
+            "running call is killed on its worker)"
+        )
+        return [reason] * len(calls)
 
-        Then disconnect (a local instance byop started stops with it); a connection you made
-        stays, and so does a cluster given by address.
+    def stop(self, *, cancel: bool) -> None:
+        """Disconnect (a local instance byop started stops with it).
+
+        A connection you made stays, and so does a cluster given by address.
         """
-        ended: list[Call] = []
-        with self._lock:
-            if cancel:
-                ended = list(self._running.values())
-            self._running.clear()
-        if ended:
-            ray = import_ray()
-            for call in ended:
-                # A call in a sandbox is killed with it; one in its Ray worker, with the worker.
-                sandboxed = self.always_sandbox or call.limits is not None
-                with contextlib.suppress(Exception):
-                    ray.cancel(call.handle, force=not sandboxed)
-                call.cancel(
-                    CallCancelledError(
-                        "the scheduler stopped before this call finished; its Ray task was "
-                        "cancelled (a running call is killed on its worker)"
-                    )
-                )
         if self._owns_connection:
             import_ray().shutdown()
         self._owns_connection = False
         self._connected = False
         self._remote = None
         self._packs.clear()
-        self._done.clear()
-        return ended
 
     def __repr__(self) -> str:
         return f"RayBackend({self.address or 'local'}, running={len(self._running)})"
@@ -345,7 +332,8 @@ def _explain(error: BaseException, call: Call) -> BaseException:
         return CallCancelledError(f"Ray cancelled this call: {error}")
     if name in _SYSTEM_ERRORS or any(c.__name__ in _SYSTEM_ERRORS for c in type(error).__mro__):
         return WorkerDiedError(
-            f"The Ray worker running {describe(call.fn)} died: {type(error).__name__}: {error}"
+            f"The Ray worker running {function_label(call.fn)} died: "
+            f"{type(error).__name__}: {error}"
         )
     cause = getattr(error, "cause", None)
     if isinstance(cause, BaseException):

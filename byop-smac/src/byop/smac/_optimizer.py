@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from byop.configspace._parser import is_configuration_space, plain_value, to_configspace
+from byop.configspace import is_configuration_space, plain_value, to_configspace
 from byop.optimization import Metric, PendingTrials, Report, Trial, as_metrics
 from byop.pipeline import Space
 from byop.plugins import import_optional

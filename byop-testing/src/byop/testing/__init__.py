@@ -1,7 +1,7 @@
-"""byop's conformance suites: the tests every optimizer and sampler plugin runs.
+"""byop's conformance suites: the tests every optimizer, sampler and back-end plugin runs.
 
-Subclass `OptimizerConformance` (or `SamplerConformance`) in a test module and pytest runs the
-whole suite against your plugin:
+Subclass `OptimizerConformance` (or `SamplerConformance`, `BackendConformance`) in a test
+module and pytest runs the whole suite against your plugin:
 
 ```python
 from byop.testing import OptimizerConformance
@@ -16,11 +16,13 @@ class TestMyOptimizer(OptimizerConformance):
 
 from __future__ import annotations
 
+from byop.testing._backend_suite import BackendConformance
 from byop.testing._optimizer_suite import OptimizerConformance
 from byop.testing._sampler_suite import SamplerConformance
 from byop.testing._spaces import conditional_space, cost_of, mixed_space
 
 __all__ = [
+    "BackendConformance",
     "OptimizerConformance",
     "SamplerConformance",
     "conditional_space",

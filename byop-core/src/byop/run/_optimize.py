@@ -1,0 +1,124 @@
+"""`optimize`: the one call that runs an optimization to its budget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from byop.history import History, ProgressMode
+from byop.optimization import Metric, Trial
+from byop.run._session import RunSession
+from byop.run._settings import RunSettings
+from byop.scheduling import Scheduler
+
+
+def optimize(
+    objective: Callable[[Trial[Any]], Any],
+    space: Any,
+    *,
+    optimizer: str | Any = "random_search",
+    seed: int | None = None,
+    n_workers: int = 1,
+    backend: str | Scheduler = "processes",
+    backend_options: Mapping[str, Any] | None = None,
+    max_trials: int | None = None,
+    timeout: float | None = None,
+    memory_limit: int | float | str | None = None,
+    cpu_time_limit: float | None = None,
+    wall_time_limit: float | None = None,
+    store: str | Path | None = None,
+    progress: ProgressMode | bool = "auto",
+    metrics: Metric | str | Iterable[Metric | str] | None = None,
+    **optimizer_options: Any,
+) -> History:
+    """Optimize ``objective`` over ``space`` until the budget is spent; returns the history.
+
+    The optimizer is asked for trials, ``n_workers`` at a time; each runs ``objective(trial)``
+    on the back end under the limits, and its report is stored, told to the optimizer, added
+    to the history and shown on the progress display before the next trial is asked for.
+
+    With a ``store``, every trial is recorded as it starts and as it reports. Calling
+    `optimize` again with the same store resumes the run: the stored reports are restored
+    (into the history and, through ``restore()``, the optimizer), the trials that were
+    running when the run stopped are run again, and the run continues to its budget.
+
+    Args:
+        objective: ``objective(trial) -> report``: reads ``trial.config``, returns
+            ``trial.success(cost=...)`` or ``trial.fail()``. On the ``processes`` back end it
+            is pickled (by value when its module cannot be imported there, as for a lambda or
+            a function of ``__main__``), so it must not hold locks, open files or connections.
+        space: The search space (``searchable(...).space()``, a dictionary, or what the
+            optimizer takes).
+        optimizer: A registered optimizer's name (``"random_search"``, ``"smac"``,
+            ``"optuna"``...), or an optimizer object (``ask``/``tell``).
+        seed: The optimizer's seed. A resumed run keeps its stored seed.
+        n_workers: How many trials run at once.
+        backend: A registered back end's name (``"processes"``: isolated worker processes,
+            ``"threads"``, ``"sequential"``: in this thread, or a plugin's: ``"dask"``,
+            ``"ray"``...), created with ``n_workers`` and ``backend_options``; or a `Scheduler`.
+        backend_options: Keyword options for the back end's factory (``{"address": ...}``).
+        max_trials: How many trials may finish (successes, failures and crashes).
+        timeout: Seconds the run may take, summed over resumes. Trials still running at the
+            deadline are stopped and not counted: a resume runs them again.
+        memory_limit: Bytes (or ``"512MB"``) a trial may add to its worker's memory.
+        cpu_time_limit: Seconds of CPU time a trial may use.
+        wall_time_limit: Seconds a trial may run.
+        store: A file to store the run in (created with its directory), or to resume from.
+        progress: ``"auto"`` (a live bar on a terminal, plain lines otherwise), ``"bar"``,
+            ``"lines"`` or ``"off"`` (``True``/``False`` for auto/off).
+        metrics: The metrics the objective reports (``cost`` minimised by default); the
+            first ranks the trials.
+        **optimizer_options: Passed to the optimizer's factory when it is created by name.
+
+    Returns:
+        The run's `History`: every finished trial, including those of earlier sessions.
+
+    Raises:
+        NoBudgetError: Neither ``max_trials`` nor ``timeout`` was given.
+        byop.history.StoreMismatchError: The store holds a run with a different optimizer,
+            seed, space or metrics.
+        ResumeNotSupportedError: The store holds reports and the optimizer has no
+            ``restore()``.
+        byop.history.StoreError: The store cannot be read or written (see its subclasses).
+
+    Example:
+        ```python
+        from byop.run import optimize
+
+        def objective(trial):
+            x = trial.config["x"]
+            return trial.success(cost=(x - 1.0) ** 2)
+
+        history = optimize(
+            objective,
+            {"x": (-5.0, 5.0)},
+            seed=0,
+            backend="threads",
+            n_workers=2,
+            max_trials=20,
+            progress="off",
+        )
+        assert len(history) == 20
+        assert history.best()["cost"] < 1.0
+        ```
+    """
+    settings = RunSettings.of(
+        objective,
+        space,
+        optimizer=optimizer,
+        seed=seed,
+        n_workers=n_workers,
+        backend=backend,
+        backend_options=backend_options,
+        max_trials=max_trials,
+        timeout=timeout,
+        memory_limit=memory_limit,
+        cpu_time_limit=cpu_time_limit,
+        wall_time_limit=wall_time_limit,
+        store=store,
+        progress=progress,
+        metrics=metrics,
+        optimizer_options=optimizer_options,
+    )
+    return RunSession(settings).run()

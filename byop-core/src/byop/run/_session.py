@@ -1,0 +1,225 @@
+"""One session of `optimize`: the guide's event loop, with a store, progress and resuming."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from byop.history import History, Progress, RunStore, StoredRun
+from byop.optimization import (
+    OptimizerExhaustedError,
+    Report,
+    SupportsRestore,
+    Trial,
+    create_optimizer,
+)
+from byop.run import _resume
+from byop.run._errors import ResumeNotSupportedError
+from byop.run._settings import RunSettings
+from byop.scheduling import CallCancelledError, Scheduler, TrialTask
+
+
+class RunSession:
+    """The state the callbacks of one `optimize` call share.
+
+    Args:
+        settings: What the run was asked to do.
+    """
+
+    def __init__(self, settings: RunSettings) -> None:
+        self.settings = settings
+        self.finished = 0  # reports counted towards the budget, earlier sessions included
+        self.running = 0  # trials submitted in this session and not yet reported
+        self.reruns: deque[Trial[Any]] = deque()
+        self.rerun_names: set[str] = set()
+        self.reruns_out = 0  # re-runs submitted and not yet reported
+        self.exhausted = False
+        self.cut_off: list[str] = []
+        # Set when the run starts.
+        self.optimizer: Any = None
+        self.store: RunStore | None = None
+        self.history: History
+        self.progress: Progress
+        self.task: TrialTask
+
+    # ------------------------------------------------------------------ setting up
+    def _make_optimizer(self, seed: int | None) -> Any:
+        settings = self.settings
+        if not isinstance(settings.optimizer, str):
+            return settings.optimizer
+        kwargs = dict(settings.optimizer_options)
+        if settings.metrics_given:
+            kwargs["metrics"] = settings.metrics
+        return create_optimizer(settings.optimizer, space=settings.space, seed=seed, **kwargs)
+
+    def _scheduler(self) -> Scheduler:
+        backend = self.settings.backend
+        if isinstance(backend, Scheduler):
+            return backend
+        return Scheduler.with_backend(
+            backend, n_workers=self.settings.n_workers, **self.settings.backend_options
+        )
+
+    def _prepare(self) -> tuple[Scheduler, Any, RunStore | None, StoredRun | None]:
+        """The scheduler, the optimizer (restored), and the store (opened), in that order.
+
+        Everything that can be refused is checked before the store is touched: a bad back end,
+        a store of another run, an optimizer that cannot resume.
+        """
+        settings = self.settings
+        scheduler = self._scheduler()
+        stored = _resume.stored_run(settings)
+        seed = settings.seed
+        if stored is not None and seed is None:
+            seed = stored.header.seed
+        optimizer = self._make_optimizer(seed)
+        if stored is not None and stored.reports and not isinstance(optimizer, SupportsRestore):
+            raise ResumeNotSupportedError(
+                f"{stored.path} holds {len(stored.reports)} reports, but the optimizer "
+                f"{type(optimizer).__name__} has no restore() to take them, so the run cannot "
+                "be resumed with it. Start a new run with a new store path, or use an "
+                "optimizer that supports resuming (random_search, smac, optuna)."
+            )
+        store: RunStore | None = None
+        if settings.store is not None:
+            if stored is None:
+                store = RunStore.create(settings.store, _resume.header(settings, optimizer))
+            else:
+                store, stored = RunStore.reopen(settings.store, budget=settings.budget)
+        if stored is not None:
+            try:
+                if stored.reports:
+                    optimizer.restore(stored.reports)
+                self.reruns = _resume.reruns(stored, settings.budget.max_trials)
+                self.rerun_names = {trial.name for trial in self.reruns}
+            except BaseException:
+                if store is not None:
+                    store.close()
+                raise
+        return scheduler, optimizer, store, stored
+
+    # ------------------------------------------------------------------ running
+    def run(self) -> History:
+        """Run to the budget; the run's history."""
+        settings = self.settings
+        budget = settings.budget
+        scheduler, optimizer, store, stored = self._prepare()
+        earlier: list[Report[Any]] = [] if stored is None else list(stored.reports)
+        self.history = History(earlier, metrics=settings.metrics)
+        self.finished = len(earlier)
+        self.optimizer = optimizer
+        self.store = store
+        self.progress = Progress(
+            total=budget.max_trials,
+            timeout=budget.timeout,
+            metric=settings.metrics[0],
+            mode=settings.progress,
+            title=f"byop {settings.optimizer_name}",
+            history=earlier,
+        )
+        remaining_time = budget.timeout
+        if remaining_time is not None and stored is not None:
+            remaining_time -= stored.time_used
+        status: str | None = None
+        if budget.max_trials is not None and self.finished >= budget.max_trials:
+            status = "exhausted"
+        elif remaining_time is not None and remaining_time <= 0:
+            status = "timeout"
+        try:
+            if status is None:
+                status = self._loop(scheduler, remaining_time)
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        except BaseException as e:
+            status = f"error: {type(e).__name__}: {e}"
+            raise
+        finally:
+            self._close(status or "error")
+        return self.history
+
+    def _close(self, status: str) -> None:
+        """End the store's session with ``status``, and the progress display with a summary."""
+        store = self.store
+        details: dict[str, Any] = {}
+        try:
+            if store is not None:
+                details["store"] = str(store.path)
+                if not store.closed:
+                    store.end(status)
+        finally:
+            if store is not None:
+                store.close()
+            if self.cut_off:
+                details["unfinished"] = (
+                    f"{len(self.cut_off)} trials stopped by the end of the run"
+                    + ("; resuming runs them again" if store is not None else "")
+                )
+            self.progress.close(details=details)
+
+    def _loop(self, scheduler: Scheduler, remaining_time: float | None) -> str:
+        limits = self.settings.limits
+        self.task = TrialTask(
+            self.settings.objective,
+            scheduler,
+            memory_limit=None if limits is None else limits.memory,
+            cpu_time_limit=None if limits is None else limits.cpu_time,
+            wall_time_limit=None if limits is None else limits.wall_time,
+        )
+        scheduler.on_start(self._fill)
+        self.task.on_report(self._on_report)
+        self.progress.start()
+        timeout = None if remaining_time is None else max(remaining_time, 1e-3)
+        status = scheduler.run(timeout=timeout, wait=False)
+        return str(status.value)
+
+    def _launch(self) -> bool:
+        """Submit one trial (a re-run first, else a new one) if the budget allows."""
+        max_trials = self.settings.budget.max_trials
+        if max_trials is not None and self.finished + self.running >= max_trials:
+            return False
+        if self.reruns:
+            trial = self.reruns.popleft()
+            rerun = True
+        elif self.reruns_out or self.exhausted:
+            # Ask nothing new until the re-runs are told: the optimizer could otherwise hand
+            # out a trial named like one still running.
+            return False
+        else:
+            try:
+                trial = self.optimizer.ask()
+            except OptimizerExhaustedError:
+                self.exhausted = True
+                return False
+            rerun = False
+        if self.task(trial) is None:
+            return False
+        self.running += 1
+        self.reruns_out += rerun
+        if self.store is not None:
+            self.store.started(trial)
+        return True
+
+    def _fill(self) -> None:
+        while self.running < self.settings.n_workers and self._launch():
+            pass
+
+    def _on_report(self, report: Report[Any]) -> None:
+        self.running -= 1
+        name = report.trial.name
+        rerun = name in self.rerun_names
+        if rerun:
+            self.reruns_out -= 1
+        if isinstance(report.exception, CallCancelledError):
+            self.cut_off.append(name)  # stopped by the end of the run: a resume runs it again
+            return
+        if self.store is not None:
+            self.store.reported(report)  # first: what the optimizer is told is never lost
+        if rerun:
+            self.optimizer.restore([report])
+        else:
+            self.optimizer.tell(report)
+        self.history.add(report)
+        self.progress.update(report)
+        self.finished += 1
+        self._fill()

@@ -1,0 +1,178 @@
+"""What one call of `optimize` was asked to do, checked once and kept in one frozen value."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from attrs import field, frozen
+
+from byop.history import Budget, ProgressMode
+from byop.optimization import Metric, Trial, as_metrics
+from byop.run._errors import NoBudgetError
+from byop.scheduling import Limits, Scheduler
+
+
+def _positive_int(name: str, value: Any, *, allow_none: bool) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    return value
+
+
+@frozen(kw_only=True)
+class RunSettings:
+    """The settings of one `optimize` call, checked when made.
+
+    Attributes:
+        objective: ``objective(trial) -> report``.
+        space: The search space, as given.
+        optimizer: A registered optimizer's name, or an optimizer object.
+        seed: The optimizer's seed (``None``: the stored one on resume, else drawn).
+        n_workers: How many trials run at once.
+        backend: A registered back end's name, or a `Scheduler`.
+        backend_options: Keyword options for the back end's factory.
+        budget: How many trials may finish, and for how long the run may go on.
+        limits: Each trial's memory, CPU-time and wall-time limits.
+        store: The run store's path, if any.
+        progress: How progress is shown.
+        metrics: The metrics the objective reports; the first ranks the trials.
+        metrics_given: Whether ``metrics`` were declared (and so go to the optimizer).
+        optimizer_options: Keyword options for the optimizer's factory.
+    """
+
+    objective: Callable[[Trial[Any]], Any]
+    space: Any
+    optimizer: str | Any = "random_search"
+    seed: int | None = None
+    n_workers: int = 1
+    backend: str | Scheduler = "processes"
+    backend_options: Mapping[str, Any] = field(factory=dict)
+    budget: Budget
+    limits: Limits | None = None
+    store: Path | None = None
+    progress: ProgressMode | bool = "auto"
+    metrics: tuple[Metric, ...] = (Metric(),)
+    metrics_given: bool = False
+    optimizer_options: Mapping[str, Any] = field(factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        objective: Callable[[Trial[Any]], Any],
+        space: Any,
+        *,
+        optimizer: str | Any,
+        seed: int | None,
+        n_workers: int,
+        backend: str | Scheduler,
+        backend_options: Mapping[str, Any] | None,
+        max_trials: int | None,
+        timeout: float | None,
+        memory_limit: int | float | str | None,
+        cpu_time_limit: float | None,
+        wall_time_limit: float | None,
+        store: str | Path | None,
+        progress: ProgressMode | bool,
+        metrics: Metric | str | Iterable[Metric | str] | None,
+        optimizer_options: Mapping[str, Any],
+    ) -> RunSettings:
+        """Check every argument of `optimize`, and keep them.
+
+        Raises:
+            NoBudgetError: Neither ``max_trials`` nor ``timeout`` was given.
+            TypeError: An argument has the wrong type.
+            ValueError: An argument has a wrong value.
+        """
+        if not callable(objective):
+            raise TypeError(
+                f"optimize() runs an objective function, objective(trial) -> report; got "
+                f"{type(objective).__name__} {objective!r}."
+            )
+        if max_trials is None and timeout is None:
+            raise NoBudgetError(
+                "optimize() needs a budget, or it would never end: pass max_trials= (how many "
+                "trials may finish), timeout= (seconds), or both."
+            )
+        max_trials = _positive_int("max_trials", max_trials, allow_none=True)
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+        ):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+        n = _positive_int("n_workers", n_workers, allow_none=False)
+        assert n is not None
+        if not isinstance(backend, str | Scheduler):
+            raise TypeError(
+                "backend must be a registered back end's name ('processes', 'threads', "
+                f"'sequential', 'dask', 'ray'...) or a Scheduler, got {type(backend).__name__}."
+            )
+        if backend_options and isinstance(backend, Scheduler):
+            raise TypeError(
+                "backend_options= configure a back end created by name; the Scheduler given "
+                "was made already: configure its back end when you make it."
+            )
+        if optimizer_options and not isinstance(optimizer, str):
+            names = ", ".join(sorted(optimizer_options))
+            raise TypeError(
+                f"optimize() got keyword arguments it does not know ({names}). They would go to "
+                "an optimizer created by name, but the optimizer was given as an object: pass "
+                f"them when creating it instead.{_close_to_own(optimizer_options)}"
+            )
+        if isinstance(progress, str) and progress not in ("auto", "bar", "lines", "off"):
+            raise ValueError(
+                f"progress must be one of 'auto', 'bar', 'lines', 'off' (or True/False), got "
+                f"{progress!r}."
+            )
+        return cls(
+            objective=objective,
+            space=space,
+            optimizer=optimizer,
+            seed=seed,
+            n_workers=n,
+            backend=backend,
+            backend_options=dict(backend_options or {}),
+            budget=Budget(max_trials, None if timeout is None else float(timeout)),
+            limits=Limits.of(memory_limit, cpu_time_limit, wall_time_limit),
+            store=None if store is None else Path(store),
+            progress=progress,
+            metrics=as_metrics(metrics),
+            metrics_given=metrics is not None,
+            optimizer_options=dict(optimizer_options),
+        )
+
+    @property
+    def optimizer_name(self) -> str:
+        """The optimizer's registered name, or its class's name when given as an object."""
+        spec = self.optimizer
+        return spec if isinstance(spec, str) else type(spec).__name__
+
+
+OWN_PARAMETERS = (
+    "optimizer",
+    "seed",
+    "n_workers",
+    "backend",
+    "backend_options",
+    "max_trials",
+    "timeout",
+    "memory_limit",
+    "cpu_time_limit",
+    "wall_time_limit",
+    "store",
+    "progress",
+    "metrics",
+)
+"""`optimize`'s own keyword parameters (anything else goes to the optimizer's factory)."""
+
+
+def _close_to_own(options: Mapping[str, Any]) -> str:
+    """A hint for keyword arguments that look like misspelt parameters of `optimize`."""
+    hints = []
+    for name in options:
+        close = difflib.get_close_matches(name, OWN_PARAMETERS, n=1, cutoff=0.75)
+        if close:
+            hints.append(f"{name}= -> {close[0]}=")
+    return f" Did you mean: {', '.join(hints)}?" if hints else ""
