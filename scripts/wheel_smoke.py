@@ -45,6 +45,8 @@ EXPECTED = {
     "dashboard": {"byop", "byop-core", "byop-dashboard"},
 }
 BACKENDS = {"byop-dask": "dask", "byop-ray": "ray"}
+CORE_OPTIMIZERS = ("random_search", "successive_halving", "hyperband", "asha")  # byop-core's
+MULTI_FIDELITY = ("successive_halving", "hyperband", "asha")  # these need a fidelity
 
 PARALLEL = "Running the Optimizer in a parallel fashion"  # run by the test suite, 5 s a block
 
@@ -104,6 +106,7 @@ def run_blocks(root: Path) -> int:
 def smoke_optimizers(extra: str) -> None:
     """Each installed optimizer runs by name; a missing one names its extra."""
     from byop.optimization import (
+        Fidelity,
         UnknownOptimizerError,
         available_optimizers,
         create_optimizer,
@@ -111,7 +114,7 @@ def smoke_optimizers(extra: str) -> None:
     from byop.pipeline import searchable
 
     space = searchable("s", space={"x": (-10.0, 10.0), "kind": ["a", "b"]}).space()
-    wanted = {"random_search"}
+    wanted = set(CORE_OPTIMIZERS)
     if "byop-smac" in EXPECTED[extra]:
         wanted.add("smac")
     if "byop-optuna" in EXPECTED[extra]:
@@ -121,7 +124,8 @@ def smoke_optimizers(extra: str) -> None:
         raise SystemExit(f"byop[{extra}] registers optimizers {sorted(have)}, not {sorted(wanted)}")
     for name in sorted(wanted):
         t0 = time.perf_counter()
-        optimizer = create_optimizer(name, space=space, seed=1)
+        kwargs = {"fidelities": [Fidelity("epochs", 1, 9)]} if name in MULTI_FIDELITY else {}
+        optimizer = create_optimizer(name, space=space, seed=1, **kwargs)
         for _ in range(5):
             trial = optimizer.ask()
             optimizer.tell(trial.success(cost=trial.config["x"] ** 2))
