@@ -159,13 +159,8 @@ def test_plugins_lists_builtins(capsys):
     assert status == 0
     header, core = out.splitlines()[:2]
     assert header.split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "REGISTERS"]
-    assert core.split() == [
-        "byop.optimization",
-        "byop-core",
-        core.split()[2],
-        "optimizers:",
-        "random_search",
-    ]
+    assert core.split()[:2] == ["byop.optimization", "byop-core"]
+    assert "optimizers: random_search, successive_halving, hyperband, asha" in core
 
 
 def _console_script() -> str:
