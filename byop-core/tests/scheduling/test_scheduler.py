@@ -217,6 +217,35 @@ def test_subscription_options(make_scheduler):
     assert len(calls["every"]) == 1
 
 
+def test_options_hold_when_an_event_is_called_as_a_function(make_scheduler):
+    scheduler = make_scheduler()
+    task = Task(square, scheduler)
+    results = []
+    scheduler.on_start(lambda: task(len(results)), repeat=3)
+    task.on_result(lambda call, value: results.append(value), max_calls=2)
+    scheduler.run(timeout=30)
+    assert task.n_calls == 3
+    assert len(results) == 2
+
+
+def test_every_event_takes_options_in_every_form():
+    def when(*args):
+        return True
+
+    scheduler = Scheduler.with_sequential()
+    events = [
+        *scheduler.events().values(),
+        *Task(square, scheduler).events().values(),
+        *Trial.Task(poly, scheduler).events().values(),
+    ]
+    assert len(events) > 20
+    for event in events:
+        event(lambda *a: None, repeat=3, max_calls=5, when=when, every=2)
+        event(repeat=3, max_calls=5, when=when, every=2)(lambda *a: None)
+        for sub in event.subscriptions:
+            assert (sub.repeat, sub.max_calls, sub.when, sub.every) == (3, 5, when, 2), event
+
+
 def test_callbacks_run_in_registration_order(make_scheduler):
     scheduler = make_scheduler()
     order = []
