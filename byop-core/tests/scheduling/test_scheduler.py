@@ -549,3 +549,22 @@ def test_unpicklable_argument_is_a_clear_error_at_submit():
     scheduler.on_start(lambda: task(threading.Lock()))
     with pytest.raises(NotPicklableError, match="arguments of square"):
         scheduler.run(timeout=30)
+
+
+def test_an_unpicklable_objective_is_named_in_the_error(make_scheduler):
+    from byop.scheduling import NotPicklableError
+
+    if make_scheduler.backend in ("sequential", "threads"):
+        pytest.skip("nothing is pickled: the objective runs in this process")
+    lock = threading.Lock()
+
+    def objective_with_a_lock(trial):
+        with lock:
+            return trial.success(cost=1.0)
+
+    scheduler = make_scheduler()
+    task = Trial.Task(objective_with_a_lock, scheduler)
+    scheduler.on_start(lambda: task(Trial(name="t", config={})))
+    with pytest.raises(NotPicklableError, match=r"objective_with_a_lock .*cannot be sent") as e:
+        scheduler.run(timeout=60)
+    assert "TrialRunner" not in str(e.value)

@@ -87,6 +87,11 @@ class TrialRunner:
                 )
         return report.payload()
 
+    @property
+    def __wrapped__(self) -> Callable[[Trial[Any]], Any]:
+        """The objective: what messages about the runner name (see `function_label`)."""
+        return self.objective
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (TrialRunner, (self.objective, self.limits))
 
