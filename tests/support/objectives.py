@@ -50,6 +50,30 @@ def failing_trial(trial: Trial[Any]) -> Any:
     return trial.fail(cost=float("inf"))
 
 
+def readme_trial(trial: Trial[Any]) -> Any:
+    """The README's shape: returns from inside ``begin()``, and has nothing after the block.
+
+    ``config["do"]`` says what happens inside: ``"raise"``, ``"wall"`` (runs until the
+    wall-time limit stops it), ``"memory"`` (allocates past ``config["limit"]`` bytes).
+    """
+    do = trial.config.get("do")
+    with trial.begin():
+        if do == "raise":
+            raise ValueError("raised inside begin()")
+        if do == "wall":
+            while True:
+                time.sleep(0.01)
+        if do == "memory":
+            _allocate_twice(trial.config["limit"])
+        return trial.success(cost=1.0)
+
+
+def success_after_exception(trial: Trial[Any]) -> Any:
+    with trial.begin():
+        raise ValueError("raised inside begin()")
+    return trial.success(cost=1.0)
+
+
 def crashing_trial(trial: Trial[Any]) -> Any:
     raise RuntimeError("crashed outside begin()")
 

@@ -12,10 +12,12 @@ from support.objectives import (
     fail_with_value_error,
     failing_trial,
     poly,
+    readme_trial,
     silent_trial,
     sleep_for,
     sleepy_trial,
     square,
+    success_after_exception,
 )
 
 from byop.optimization import CrashReport, FailReport, RandomSearch, SuccessReport, Trial
@@ -23,6 +25,7 @@ from byop.scheduling import (
     CallCancelledError,
     ExitStatus,
     MaxTrials,
+    MemoryLimitExceeded,
     NoImprovement,
     Predicate,
     Scheduler,
@@ -30,6 +33,7 @@ from byop.scheduling import (
     TargetCost,
     Task,
     UnknownBackendError,
+    WallTimeLimitExceeded,
 )
 
 
@@ -141,6 +145,60 @@ def test_trial_report_kinds(make_scheduler, objective, kind, event, exception):
     if objective is failing_trial:
         assert r["cost"] == float("inf")
         assert "objective failed" in r.traceback
+
+
+@pytest.mark.parametrize(
+    ("objective", "do", "exception", "limit_event"),
+    [
+        (readme_trial, "raise", ValueError, None),
+        (readme_trial, "wall", WallTimeLimitExceeded, "on_wall_time_limit"),
+        (success_after_exception, None, ValueError, None),
+    ],
+    ids=["raise", "wall-time", "success-after-exception"],
+)
+def test_what_begin_caught_ends_the_trial_as_a_failure(
+    make_scheduler, objective, do, exception, limit_event
+):
+    # The README's objective returns from inside begin() and has nothing after the block.
+    scheduler = make_scheduler()
+    task = Trial.Task(objective, scheduler, wall_time_limit=0.5)
+    got = {"failure": [], "limit": []}
+
+    @scheduler.on_start
+    def start():
+        task(Trial(name="t", config={"do": do}))
+
+    task.on_report(lambda r: got.setdefault("report", r))
+    task.on_failure(got["failure"].append)
+    if limit_event is not None:
+        getattr(task, limit_event)(lambda call, e: got["limit"].append(e))
+    scheduler.run(timeout=60)
+    r = got["report"]
+    assert isinstance(r, FailReport), r
+    assert got["failure"] == [r]
+    assert isinstance(r.exception, exception)
+    assert type(r.exception).__name__ in r.traceback
+    if limit_event is not None:
+        assert len(got["limit"]) == 1
+        assert "0.5 s" in str(r.exception)
+    else:
+        assert "raised inside begin()" in r.traceback
+    if objective is success_after_exception:
+        assert "TrialFailedError" in r.traceback  # what the objective did after the block
+
+
+def test_a_memory_limit_inside_begin_is_a_failure_with_its_event():
+    scheduler = Scheduler.with_processes(1)
+    task = Trial.Task(readme_trial, scheduler, memory_limit="100MB")
+    got = []
+    scheduler.on_start(lambda: task(Trial(name="t", config={"do": "memory", "limit": 10**8})))
+    task.on_report(got.append)
+    task.on_memory_limit(lambda call, e: got.append(e))
+    scheduler.run(timeout=60)
+    report, event = got
+    assert isinstance(report, FailReport)
+    assert isinstance(report.exception, MemoryLimitExceeded)
+    assert event is report.exception
 
 
 def test_task_exception_raises_by_default(make_scheduler):

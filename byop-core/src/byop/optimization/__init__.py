@@ -21,6 +21,7 @@ from byop.optimization._errors import (
     NoReportError,
     OptimizerExhaustedError,
     TrialAlreadyReportedError,
+    TrialFailedError,
     UnknownTrialError,
 )
 from byop.optimization._exceptions import (
@@ -64,6 +65,7 @@ __all__ = [
     "TimeKind",
     "Trial",
     "TrialAlreadyReportedError",
+    "TrialFailedError",
     "UnknownOptimizerError",
     "UnknownTrialError",
     "as_metrics",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeAlias,
 
 from attrs import define, field
 
-from byop.optimization._errors import TrialAlreadyReportedError
+from byop.optimization._errors import TrialAlreadyReportedError, TrialFailedError
 from byop.optimization._exceptions import exception_key, portable
 from byop.optimization._time import TimeInterval, TimeKind, Timer
 
@@ -187,8 +187,11 @@ class _Begin:
         self._trial = trial
 
     def __enter__(self) -> None:
-        self._trial._timer = Timer()
-        self._trial._times = None
+        trial = self._trial
+        trial._timer = Timer()
+        trial._times = None
+        trial._exception = None  # a new attempt: only the last block's exception counts
+        trial._traceback = None
 
     def __exit__(
         self,
@@ -268,7 +271,11 @@ class Trial(Generic[Info]):
         """Mark where the trial's work begins: times it, and catches its exceptions.
 
         An exception raised inside the block is kept on the trial; the code after the block
-        runs, and `fail` puts the exception and its traceback on the `FailReport`.
+        runs, and `fail` puts the exception and its traceback on the `FailReport`. The trial
+        has failed: `success` then raises `TrialFailedError`, and when the objective runs in a
+        `Trial.Task` and returns without a report (the block's ``return`` was never reached),
+        or raises after the block, its report is that same `FailReport` (a limit breach inside
+        the block fires the limit's event as well). A new ``begin()`` block starts afresh.
 
         Example:
             ```python
@@ -368,7 +375,19 @@ class Trial(Generic[Info]):
         return report
 
     def success(self, **results: Any) -> SuccessReport[Info]:
-        """End the trial as a success with the given results, e.g. ``cost=0.1``."""
+        """End the trial as a success with the given results, e.g. ``cost=0.1``.
+
+        Raises:
+            TrialFailedError: ``begin()`` caught an exception: the trial failed, so end it
+                with `fail` (which keeps the exception) instead.
+        """
+        caught = self._exception
+        if caught is not None:
+            raise TrialFailedError(
+                f"Trial {self.name!r} cannot succeed: its begin() block caught "
+                f"{type(caught).__name__}: {caught}. End it with `return trial.fail()`, whose "
+                "report carries the exception and its traceback."
+            ) from caught
         wall, cpu = self.times()
         report: SuccessReport[Info] = SuccessReport(self, results, wall, cpu)
         self._finish(report)
@@ -386,7 +405,12 @@ class Trial(Generic[Info]):
     def crashed(
         self, exception: BaseException | None = None, traceback: str | None = None
     ) -> CrashReport[Info]:
-        """End the trial as crashed: nothing came back but (possibly) an exception."""
+        """End the trial as crashed: nothing came back but (possibly) an exception.
+
+        Without ``exception``, the exception ``begin()`` caught (if any) is the crash's.
+        """
+        if exception is None and self._exception is not None:
+            exception, traceback = self._exception, self._traceback
         if traceback is None and exception is not None and exception.__traceback__ is not None:
             traceback = "".join(_tb.format_exception(exception))
         wall, cpu = self.times()
