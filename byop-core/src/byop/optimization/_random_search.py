@@ -126,7 +126,7 @@ class RandomSearch:
         name = f"rs-{number}"
         trial: Trial[RSTrialInfo] = Trial(name, config, RSTrialInfo(number, attempts), self.seed)
         self._pending.add(name, trial)
-        return trial
+        return self._pending.issue(trial)
 
     def _skip_replays(
         self, stream: Iterator[dict[str, Any]], config: dict[str, Any]
@@ -147,9 +147,10 @@ class RandomSearch:
         """Take the report of a trial this optimizer asked for.
 
         Raises:
+            TypeError: ``report`` is not a report.
             UnknownTrialError: The trial was not asked of this optimizer, or was told already.
         """
-        self._pending.pop(report.trial.name)
+        self._pending.pop(report)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Take reports of an earlier run: their configurations count as seen.

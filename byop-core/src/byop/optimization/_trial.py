@@ -252,6 +252,9 @@ class Trial(Generic[Info]):
     _traceback: str | None = field(default=None, init=False)
     _timer: Timer | None = field(default=None, init=False)
     _times: tuple[TimeInterval, TimeInterval] | None = field(default=None, init=False)
+    _asked_by: int | None = field(default=None, init=False)
+    """The token of the optimizer that asked for the trial (see `PendingTrials.issue`); it
+    travels with pickled copies, so a report that comes back from a worker is still known."""
 
     if TYPE_CHECKING:
         Report: TypeAlias = Report
@@ -451,8 +454,13 @@ class Trial(Generic[Info]):
     def __reduce__(self) -> tuple[Any, ...]:
         args = (self.name, self.config, self.info, self.seed, self.budget)
         if self._report is None and self._exception is None:
-            return (Trial, args)
-        return (Trial, args, (self._report, self._exception, self._traceback))
+            if self._asked_by is None:
+                return (Trial, args)
+            return (Trial, args, self._asked_by)
+        return (Trial, args, (self._report, self._exception, self._traceback, self._asked_by))
 
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self._report, self._exception, self._traceback = state
+    def __setstate__(self, state: int | tuple[Any, ...]) -> None:
+        if isinstance(state, int):
+            self._asked_by = state
+        else:
+            self._report, self._exception, self._traceback, self._asked_by = state

@@ -223,23 +223,23 @@ class OptunaOptimizer:
             )
         number = optuna_trial.number
         name = self._pending.add(f"{self.PREFIX}-{number}", optuna_trial)
-        return Trial(name, config, OptunaTrialInfo(number, dict(params)))
+        return self._pending.issue(Trial(name, config, OptunaTrialInfo(number, dict(params))))
 
     def tell(self, report: Report[OptunaTrialInfo]) -> None:
         """Tell the study: success as ``COMPLETE`` with each metric's value, else ``FAIL``.
 
         Raises:
+            TypeError: ``report`` is not a report.
             UnknownTrialError: The trial was not asked of this optimizer, or was told already.
             KeyError: A success lacks a declared metric (the trial stays pending).
         """
-        name = report.trial.name
-        optuna_trial = self._pending.get(name)
+        optuna_trial = self._pending.get(report)
         if isinstance(report, Trial.SuccessReport):
             values = [float(report[m.name]) for m in self.metrics]
             self.study.tell(optuna_trial, values=values, state=self._complete)
         else:
             self.study.tell(optuna_trial, state=self._fail)
-        self._pending.pop(name)
+        self._pending.pop(report)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Add the reports of an earlier run to the study (``study.add_trial``).

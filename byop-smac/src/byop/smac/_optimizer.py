@@ -240,20 +240,20 @@ class SMACOptimizer:
             name += f"-b{info.budget:g}"
         name = self._pending.add(name, info)
         budget = None if info.budget is None else float(info.budget)
-        return Trial(name, values, info, info.seed, budget)
+        return self._pending.issue(Trial(name, values, info, info.seed, budget))
 
     def tell(self, report: Report[TrialInfo]) -> None:
         """Tell SMAC the report as a ``TrialValue`` (see the class for the mapping).
 
         Raises:
+            TypeError: ``report`` is not a report.
             UnknownTrialError: The trial was not asked of this optimizer, or was told already.
             KeyError: A success lacks a declared metric (the trial stays pending).
         """
-        name = report.trial.name
-        info = self._pending.get(name)
+        info = self._pending.get(report)
         value = self._value(report)
         self.facade.tell(info, value, save=self.save)
-        self._pending.pop(name)
+        self._pending.pop(report)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Tell SMAC the reports of an earlier run, as trials it did not ask for (warm start).

@@ -204,6 +204,26 @@ class OptimizerConformance:
             optimizer.tell(stranger.success(cost=1.0))
         self._run(optimizer, 1)
 
+    def test_tell_refuses_a_trial_of_another_optimizer(self) -> None:
+        # Two optimizers of one kind name their trials alike: names alone cannot tell them apart.
+        mine = self.create(space=self.space, seed=19)
+        other = self.create(space=self.space, seed=19)
+        trial, twin = mine.ask(), other.ask()
+        with pytest.raises(UnknownTrialError, match="not asked of this"):
+            mine.tell(twin.success(cost=cost_of(twin.config)))
+        # Neither optimizer counts it as told: each still takes its own report.
+        mine.tell(trial.success(cost=cost_of(trial.config)))
+        other.tell(twin.report)  # type: ignore[arg-type]
+
+    def test_tell_refuses_what_is_not_a_report(self) -> None:
+        optimizer = self.create(space=self.space, seed=20)
+        trial = optimizer.ask()
+        with pytest.raises(TypeError, match="report"):
+            optimizer.tell(None)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="report"):
+            optimizer.tell(trial)  # type: ignore[arg-type]
+        optimizer.tell(trial.success(cost=cost_of(trial.config)))
+
     def test_tell_twice_raises(self) -> None:
         optimizer = self.create(space=self.space, seed=13)
         trial = optimizer.ask()
