@@ -129,16 +129,17 @@ class PendingTrials(Generic[V]):
             raise TypeError(_not_a_report(self.optimizer, report))
         trial = report.trial
         name = trial.name
-        mine = trial._asked_by == self._token
+        token = trial._asked_by
+        mine = token == self._token
         if mine and name in self._pending:
             return name
-        if name in self.told:
+        another = not mine and token is not None  # asked of another optimizer
+        if name in self.told and not another:
             raise UnknownTrialError(
                 f"Trial {name!r} was already told to this {self.optimizer}"
                 + ("" if mine else " (or restored into it)")
-                + "; tell each report once, and only to the optimizer that asked for its trial."
+                + "; tell each report once."
             )
-        another = not mine and trial._asked_by is not None and name in self._pending
         raise UnknownTrialError(
             f"Trial {name!r} was not asked of this {self.optimizer}"
             + (" but of another optimizer, whose trials are named like its own" if another else "")
