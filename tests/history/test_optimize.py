@@ -256,6 +256,28 @@ def test_a_small_space_ends_when_random_search_is_exhausted(tmp_path):
     assert sorted(r.trial.config["c"] for r in history) == ["a", "b", "c"]
 
 
+@pytest.mark.parametrize("optimizer", ["random_search", "optuna", "smac"])
+def test_an_empty_space_runs_its_one_configuration(optimizer):
+    def objective(trial):
+        return trial.success(cost=float(len(trial.config)))
+
+    t0 = time.monotonic()
+    history = optimize(
+        objective,
+        {},
+        optimizer=optimizer,
+        max_trials=3,
+        timeout=30,
+        seed=0,
+        backend="sequential",
+        progress="off",
+    )
+    assert time.monotonic() - t0 < 30
+    assert [dict(r.trial.config) for r in history][:1] == [{}]
+    # Once (then the optimizer is exhausted), or as often as asked (Optuna repeats).
+    assert len(history) == (3 if optimizer == "optuna" else 1)
+
+
 def test_metrics_rank_the_trials(tmp_path):
     history = run(
         max_trials=10, metrics=[Metric("x", minimize=False), "cost"], store=tmp_path / "r.jsonl"

@@ -34,6 +34,9 @@ class RSTrialInfo:
 class RandomSearch:
     """Samples configurations from the space at random, by default never the same one twice.
 
+    An empty space has one configuration, ``{}``: it is asked once (then the space is
+    exhausted), or again and again with ``duplicates=True``.
+
     Args:
         space: The space: byop's `Space` (from ``searchable(...).space()``), a dictionary, or
             anything the sampler accepts (a ``ConfigurationSpace`` with ``ConfigSpaceSampler``).
@@ -110,6 +113,11 @@ class RandomSearch:
             key = config_key(config)
             seen = self._seen
             while key in seen:
+                if not config:
+                    raise RandomSearch.ExhaustedError(
+                        "The space is empty: its one configuration, {}, was asked already. "
+                        "Pass duplicates=True to ask it again and again."
+                    )
                 if attempts >= self.max_sample_attempts:
                     raise RandomSearch.ExhaustedError(
                         f"RandomSearch drew {attempts} configurations in a row that were all "

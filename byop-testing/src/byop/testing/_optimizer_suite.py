@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ import pytest
 from byop.optimization import (
     Metric,
     Optimizer,
+    OptimizerExhaustedError,
     Report,
     SuccessReport,
     SupportsRestore,
@@ -231,6 +233,31 @@ class OptimizerConformance:
         optimizer.tell(report)
         with pytest.raises(UnknownTrialError):
             optimizer.tell(report)
+
+    def test_an_empty_space_gives_its_one_configuration(self) -> None:
+        # An empty space has one configuration, {}: an optimizer gives it as it would give the
+        # only configuration of any space, again and again or once and then exhausted; it
+        # never hangs.
+        outcome: list[Any] = []
+
+        def ask_three() -> None:
+            try:
+                optimizer = self.create(space=Space([]), seed=21)
+                for _ in range(3):
+                    trial = optimizer.ask()
+                    outcome.append(dict(trial.config))
+                    optimizer.tell(trial.success(cost=1.0))
+            except OptimizerExhaustedError:
+                outcome.append("exhausted")
+            except Exception as e:
+                outcome.append(e)
+
+        thread = threading.Thread(target=ask_three, daemon=True)
+        thread.start()
+        thread.join(60)
+        assert not thread.is_alive(), "ask() hangs on an empty space"
+        assert outcome[0] == {}, outcome
+        assert all(o == {} for o in outcome[:-1]) and outcome[-1] in ({}, "exhausted"), outcome
 
     def test_conditional_space(self) -> None:
         if not self.supports_conditions:

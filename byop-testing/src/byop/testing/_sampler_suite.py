@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from typing import Any, ClassVar
 
 from byop.pipeline import Sampler, Space, as_sampler
@@ -68,3 +69,13 @@ class SamplerConformance:
         for config in configs:
             assert ("momentum" in config) == (config["optimizer"] == "sgd"), config
         assert {c["optimizer"] for c in configs} == {"sgd", "adam"}
+
+    def test_an_empty_space_gives_empty_configurations(self) -> None:
+        taken: list[Any] = []
+        thread = threading.Thread(
+            target=lambda: taken.extend(self._take(Space([]), 7, 3)), daemon=True
+        )
+        thread.start()
+        thread.join(60)
+        assert not thread.is_alive(), "the stream of an empty space hangs"
+        assert taken == [{}, {}, {}]
