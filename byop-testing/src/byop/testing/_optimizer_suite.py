@@ -257,7 +257,8 @@ class OptimizerConformance:
         thread.join(60)
         assert not thread.is_alive(), "ask() hangs on an empty space"
         assert outcome[0] == {}, outcome
-        assert all(o == {} for o in outcome[:-1]) and outcome[-1] in ({}, "exhausted"), outcome
+        assert all(o == {} for o in outcome[:-1]), outcome
+        assert outcome[-1] in ({}, "exhausted"), outcome
 
     def test_conditional_space(self) -> None:
         if not self.supports_conditions:
