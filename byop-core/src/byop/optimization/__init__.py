@@ -30,7 +30,13 @@ from byop.optimization._exceptions import (
     portable,
     qualified_name,
 )
-from byop.optimization._optimizer import Metric, Optimizer, SupportsRestore, as_metrics
+from byop.optimization._optimizer import (
+    Metric,
+    Optimizer,
+    SupportsRestore,
+    as_metrics,
+    as_seed,
+)
 from byop.optimization._pending import PendingTrials
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
 from byop.optimization._time import TimeInterval, TimeKind
@@ -69,6 +75,7 @@ __all__ = [
     "UnknownOptimizerError",
     "UnknownTrialError",
     "as_metrics",
+    "as_seed",
     "available_optimizers",
     "create_optimizer",
     "exception_key",

@@ -9,10 +9,10 @@ from typing import Any
 from attrs import frozen
 
 from byop.optimization._errors import OptimizerExhaustedError
-from byop.optimization._optimizer import Metric, as_metrics
+from byop.optimization._optimizer import Metric, as_metrics, as_seed
 from byop.optimization._pending import PendingTrials
 from byop.optimization._trial import Report, Trial
-from byop.pipeline import Sampler, as_sampler, config_key, sampler_for
+from byop.pipeline import NumpySampler, Sampler, Space, as_sampler, config_key, sampler_for
 
 
 @frozen
@@ -51,6 +51,9 @@ class RandomSearch:
             results).
 
     Raises:
+        byop.pipeline.InvalidSpaceError: The space cannot be sampled (when the default sampler
+            reads it); the message names the hyperparameter.
+        TypeError: The seed is not an int (ValueError: not in ``[0, 2**32)``).
         RandomSearch.ExhaustedError: From `ask`, when no new configuration can be found.
 
     Example:
@@ -78,11 +81,22 @@ class RandomSearch:
         max_sample_attempts: int = 50,
         metrics: Metric | str | Iterable[Metric | str] | None = None,
     ) -> None:
-        if max_sample_attempts < 1:
-            raise ValueError(f"max_sample_attempts must be >= 1, got {max_sample_attempts}.")
+        if (
+            isinstance(max_sample_attempts, bool)
+            or not isinstance(max_sample_attempts, int)
+            or max_sample_attempts < 1
+        ):
+            raise ValueError(
+                f"max_sample_attempts must be an int >= 1, got {max_sample_attempts!r}."
+            )
+        checked = as_seed(seed)
         self.space = space
-        self.seed: int = int.from_bytes(os.urandom(4), "little") >> 1 if seed is None else seed
+        self.seed: int = (
+            int.from_bytes(os.urandom(4), "little") >> 1 if checked is None else checked
+        )
         self.sampler: Sampler = sampler_for(space) if sampler is None else as_sampler(sampler)
+        if isinstance(self.sampler, NumpySampler):
+            Space.from_dict(space)  # a space written as a dictionary is checked now, not at ask()
         self.duplicates = duplicates
         self.max_sample_attempts = max_sample_attempts
         self.metrics = as_metrics(metrics)

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from byop.pipeline._errors import InvalidSpaceError
-from byop.pipeline._space import Categorical, Constant, Float, Integer, Space
+from byop.pipeline._hyperparameters import Categorical, Constant, Float, Integer
+from byop.pipeline._space import Space
 
 if TYPE_CHECKING:
     import numpy as np

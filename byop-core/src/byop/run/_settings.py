@@ -10,7 +10,7 @@ from typing import Any
 from attrs import field, frozen
 
 from byop.history import Budget, ProgressMode
-from byop.optimization import Metric, Trial, as_metrics
+from byop.optimization import Metric, Trial, as_metrics, as_seed
 from byop.run._errors import NoBudgetError
 from byop.scheduling import Limits, Scheduler
 
@@ -97,6 +97,7 @@ class RunSettings:
                 "optimize() needs a budget, or it would never end: pass max_trials= (how many "
                 "trials may finish), timeout= (seconds), or both."
             )
+        seed = as_seed(seed)
         max_trials = _positive_int("max_trials", max_trials, allow_none=True)
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0

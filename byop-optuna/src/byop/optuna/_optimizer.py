@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from attrs import field, frozen
 
-from byop.optimization import Metric, PendingTrials, Report, Trial, as_metrics
+from byop.optimization import Metric, PendingTrials, Report, Trial, as_metrics, as_seed
 from byop.optuna._parser import optuna_module, to_optuna
 from byop.pipeline import InvalidSpaceError, Space
 from byop.serialization import register_type
@@ -155,6 +155,7 @@ class OptunaOptimizer:
             ValueError: The directions and the metrics disagree, or several directions are
                 given without naming the metrics.
         """
+        seed = as_seed(seed)
         optuna_mod = optuna_module()
         declared = None if metrics is None else as_metrics(metrics)
         wanted: list[str] | None = None

@@ -20,6 +20,7 @@ from byop.optimization import (
     Report,
     Trial,
     as_metrics,
+    as_seed,
 )
 from byop.pipeline import Space
 from byop.plugins import import_optional
@@ -202,6 +203,7 @@ class SMACOptimizer:
         else:
             byop_space = Space.from_dict(space)
             configspace = to_configspace(byop_space)
+        seed = as_seed(seed)
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "little") >> 1
         temporary = output_directory is None

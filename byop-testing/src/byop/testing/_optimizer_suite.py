@@ -260,6 +260,12 @@ class OptimizerConformance:
         assert all(o == {} for o in outcome[:-1]), outcome
         assert outcome[-1] in ({}, "exhausted"), outcome
 
+    def test_a_bad_seed_is_refused_when_made(self) -> None:
+        with pytest.raises(TypeError, match="seed must be an int"):
+            self.create(space=self.space, seed="a")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="seed must be in"):
+            self.create(space=self.space, seed=-1)
+
     def test_conditional_space(self) -> None:
         if not self.supports_conditions:
             pytest.skip("the optimizer does not claim conditional spaces")
