@@ -201,6 +201,17 @@ def test_a_memory_limit_inside_begin_is_a_failure_with_its_event():
     assert event is report.exception
 
 
+def test_infinity_is_no_limit_and_no_timeout_on_every_back_end(make_scheduler):
+    scheduler = make_scheduler()
+    inf = float("inf")
+    task = Trial.Task(sleepy_trial, scheduler, wall_time_limit=inf, cpu_time_limit=inf)
+    reports = []
+    scheduler.on_start(lambda: task(Trial(name="t", config={"sleep": 0.05})))
+    task.on_report(reports.append)
+    assert scheduler.run(timeout=inf) is ExitStatus.EXHAUSTED
+    assert [type(r) for r in reports] == [SuccessReport]
+
+
 def test_task_exception_raises_by_default(make_scheduler):
     scheduler = make_scheduler()
     task = Task(fail_with_value_error, scheduler)

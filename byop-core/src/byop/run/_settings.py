@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,8 @@ class RunSettings:
                 f"optimize() runs an objective function, objective(trial) -> report; got "
                 f"{type(objective).__name__} {objective!r}."
             )
+        if isinstance(timeout, float) and timeout == math.inf:
+            timeout = None  # no time limit
         if max_trials is None and timeout is None:
             raise NoBudgetError(
                 "optimize() needs a budget, or it would never end: pass max_trials= (how many "

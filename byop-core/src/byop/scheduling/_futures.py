@@ -228,6 +228,10 @@ class ExecutorBackend(FutureBackend):
 
 def thread_backend(n_workers: int | None = 1) -> ExecutorBackend:
     """A pool of ``n_workers`` threads in this process (one when ``None``)."""
+    if n_workers is not None and (
+        isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1
+    ):
+        raise ValueError(f"n_workers must be a positive int, got {n_workers!r}.")
     size = 1 if n_workers is None else n_workers
 
     def make() -> Executor:
