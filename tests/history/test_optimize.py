@@ -52,6 +52,24 @@ def test_bad_arguments_are_clear(kwargs, match):
         optimize(objectives.quadratic, SPACE, **kwargs)
 
 
+@pytest.mark.parametrize("optimizer", ["random_search", "optuna", "smac"])
+def test_a_misspelt_parameter_names_optimize_and_the_close_one(optimizer, tmp_path):
+    store = tmp_path / "run.jsonl"
+    with pytest.raises(TypeError) as e:
+        run(optimizer=optimizer, max_trials=1, n_worker=4, store=store)
+    message = str(e.value)
+    assert message.startswith("optimize() got n_worker=")
+    assert "Did you mean n_workers= instead of n_worker=?" in message
+    assert "__init__" not in message and "create()" not in message
+    assert "optimize() takes: optimizer, seed, n_workers" in message
+    assert not store.exists()  # refused before anything was written
+
+
+def test_an_optimizer_option_close_to_a_parameter_of_optimize_still_goes_to_the_optimizer():
+    history = run(optimizer="smac", max_trials=2, n_trials=5, backend="sequential")
+    assert len(history) == 2  # SMAC's n_trials, not a misspelt max_trials
+
+
 def test_runs_the_budget_and_returns_the_history(capsys):
     history = run(max_trials=20)
     assert len(history) == 20 and len(set(history.names())) == 20

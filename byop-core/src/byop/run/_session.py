@@ -15,6 +15,7 @@ from byop.optimization import (
 )
 from byop.run import _resume
 from byop.run._errors import ResumeNotSupportedError
+from byop.run._keywords import explain_factory_error
 from byop.run._settings import RunSettings
 from byop.scheduling import CallCancelledError, Scheduler, TrialTask
 
@@ -50,7 +51,13 @@ class RunSession:
         kwargs = dict(settings.optimizer_options)
         if settings.metrics_given:
             kwargs["metrics"] = settings.metrics
-        return create_optimizer(settings.optimizer, space=settings.space, seed=seed, **kwargs)
+        try:
+            return create_optimizer(settings.optimizer, space=settings.space, seed=seed, **kwargs)
+        except TypeError as e:
+            explained = explain_factory_error(e, settings.optimizer, settings.optimizer_options)
+            if explained is None:
+                raise
+            raise explained from e
 
     def _scheduler(self) -> Scheduler:
         backend = self.settings.backend
