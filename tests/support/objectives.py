@@ -74,6 +74,13 @@ def success_after_exception(trial: Trial[Any]) -> Any:
     return trial.success(cost=1.0)
 
 
+def imports_numpy(trial: Trial[Any]) -> Any:
+    with trial.begin():
+        import numpy as np
+
+        return trial.success(cost=float(np.zeros(1).sum()))
+
+
 def crashing_trial(trial: Trial[Any]) -> Any:
     raise RuntimeError("crashed outside begin()")
 

@@ -637,3 +637,45 @@ def test_an_unpicklable_objective_is_named_in_the_error(make_scheduler):
     with pytest.raises(NotPicklableError, match=r"objective_with_a_lock .*cannot be sent") as e:
         scheduler.run(timeout=60)
     assert "TrialRunner" not in str(e.value)
+
+
+def test_a_worker_that_dies_under_a_memory_limit_says_the_limit_was_probably_too_small(
+    make_scheduler,
+):
+    from support.objectives import faulty_trial
+
+    from byop.scheduling import WorkerDiedError
+
+    if make_scheduler.backend in ("sequential", "threads"):
+        pytest.skip("no worker process to die: the trial runs in this process")
+    scheduler = make_scheduler()
+    task = Trial.Task(faulty_trial, scheduler, memory_limit="64MB")
+    reports = []
+    scheduler.on_start(lambda: task(Trial(name="t", config={"fault": "exit"})))
+    task.on_report(reports.append)
+    scheduler.run(timeout=60)
+    (report,) = reports
+    assert isinstance(report, CrashReport)
+    assert isinstance(report.exception, WorkerDiedError)
+    assert "memory limit of 64 MB, which was probably too small" in str(report.exception)
+
+
+def test_importing_numpy_under_a_tiny_memory_limit_is_explained():
+    from support.objectives import imports_numpy
+
+    from byop.scheduling import WorkerDiedError
+
+    # A fresh interpreter, so that numpy is not imported already.
+    scheduler = Scheduler.with_processes(1, start_method="exec")
+    task = Trial.Task(imports_numpy, scheduler, memory_limit="64MB")
+    reports = []
+    scheduler.on_start(lambda: task(Trial(name="t", config={})))
+    task.on_report(reports.append)
+    scheduler.run(timeout=60)
+    (report,) = reports
+    if isinstance(report, CrashReport):  # OpenBLAS ended the process
+        assert isinstance(report.exception, WorkerDiedError)
+        assert "memory limit of 64 MB, which was probably too small" in str(report.exception)
+    else:  # the import itself ran out, in Python
+        assert isinstance(report, FailReport)
+        assert isinstance(report.exception, MemoryLimitExceeded)

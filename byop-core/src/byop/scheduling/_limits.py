@@ -388,12 +388,12 @@ def _as_breach(limits: Limits, exc: BaseException) -> BaseException:
             )
         if isinstance(exc, MemoryLimitExceeded) and limits.memory is not None:
             return MemoryLimitExceeded(
-                f"the call tried to use more than its memory limit of {_human(limits.memory)}"
+                f"the call tried to use more than its memory limit of {human_bytes(limits.memory)}"
             )
         return exc
     if isinstance(exc, MemoryError) and limits.memory is not None:
         return MemoryLimitExceeded(
-            f"the call tried to use more than its memory limit of {_human(limits.memory)} "
+            f"the call tried to use more than its memory limit of {human_bytes(limits.memory)} "
             f"(MemoryError: {exc})"
         )
     return exc
@@ -410,11 +410,24 @@ def as_limit_exception(limits: Limits | None, exc: BaseException) -> BaseExcepti
     return out
 
 
-def _human(n: int) -> str:
+def human_bytes(n: int) -> str:
+    """``n`` bytes, readably: ``512 MB``."""
     for unit, size in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
         if n >= size:
             return f"{n / size:g} {unit}"
     return f"{n} B"
+
+
+def memory_hint(limits: Limits | None) -> str:
+    """Why a worker may have died of its call's memory limit, when the call had one."""
+    if limits is None or limits.memory is None:
+        return ""
+    return (
+        f" The call ran under a memory limit of {human_bytes(limits.memory)}, which was "
+        "probably too small: native code that cannot allocate memory may end its process "
+        "instead of raising MemoryError (OpenBLAS, under numpy, does), and importing a large "
+        "library can need more than the limit before the trial even starts. Raise memory_limit."
+    )
 
 
 def enforcer(limits: Limits) -> _Kernel | _Watched:
