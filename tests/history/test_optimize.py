@@ -314,6 +314,32 @@ def test_progress_lines_and_the_summary_go_to_stderr(tmp_path, capsys):
     assert f"store  {path}" in err
 
 
+def test_an_empty_store_file_gets_a_new_run_and_the_summary_says_so(tmp_path, capsys):
+    path = tmp_path / "run.jsonl"
+    path.touch()
+    assert len(run(max_trials=3, progress="lines", store=path)) == 3
+    err = capsys.readouterr().err
+    assert f"{path} (the file was empty: a new run was created in it)" in err
+    assert len(read_store(path).reports) == 3
+    run(max_trials=4, progress="lines", store=path)  # resumed: no longer empty
+    err = capsys.readouterr().err
+    assert "was empty" not in err and f"store  {path}" in err
+
+
+@pytest.mark.parametrize("first", ["name", "object"])
+def test_a_run_resumes_with_its_optimizer_by_name_or_as_an_object(tmp_path, first):
+    path = tmp_path / "run.jsonl"
+
+    def given(which):
+        return "random_search" if which == "name" else RandomSearch(space=SPACE, seed=0)
+
+    run(max_trials=3, store=path, optimizer=given(first))
+    second = "object" if first == "name" else "name"
+    history = run(max_trials=5, store=path, optimizer=given(second))
+    assert len(history) == 5
+    assert len({r.trial.name for r in history}) == 5
+
+
 def test_an_interrupt_ends_the_session_and_keeps_what_was_done(tmp_path):
     path = tmp_path / "run.jsonl"
     with pytest.raises(KeyboardInterrupt):

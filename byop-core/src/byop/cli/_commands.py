@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -168,7 +167,9 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dict | list | tuple):
-        return json.dumps(value)
+        from byop.serialization import to_json
+
+        return to_json(value)
     return value
 
 

@@ -32,6 +32,7 @@ from byop.history._errors import (
     StoreExistsError,
     StoreLockedError,
     StoreMismatchError,
+    StorePermissionError,
     StoreVersionError,
 )
 from byop.history._history import CONFIG_PREFIX, RESULTS_PREFIX, History, TracePoint
@@ -69,6 +70,7 @@ __all__ = [
     "StoreExistsError",
     "StoreLockedError",
     "StoreMismatchError",
+    "StorePermissionError",
     "StoreVersionError",
     "StoredRun",
     "TracePoint",

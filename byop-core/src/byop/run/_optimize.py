@@ -65,6 +65,8 @@ def optimize(
         cpu_time_limit: Seconds of CPU time a trial may use.
         wall_time_limit: Seconds a trial may run.
         store: A file to store the run in (created with its directory), or to resume from.
+            An empty file there holds no run: a new run is created in it, and the summary
+            says so.
         progress: ``"auto"`` (a live bar on a terminal, plain lines otherwise), ``"bar"``,
             ``"lines"`` or ``"off"`` (``True``/``False`` for auto/off).
         metrics: The metrics the objective reports (``cost`` minimised by default); the
@@ -80,7 +82,8 @@ def optimize(
             seed, space or metrics.
         ResumeNotSupportedError: The store holds reports and the optimizer has no
             ``restore()``.
-        byop.history.StoreError: The store cannot be read or written (see its subclasses).
+        byop.history.StoreError: The store cannot be read or written (see its subclasses;
+            `byop.history.StorePermissionError` names the store when it cannot be written).
 
     Example:
         ```python

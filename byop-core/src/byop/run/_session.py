@@ -36,6 +36,7 @@ class RunSession:
         self.reruns_out = 0  # re-runs submitted and not yet reported
         self.exhausted = False
         self.cut_off: list[str] = []
+        self.replaced_empty = False  # the store was an empty file, and a new run was made in it
         # Set when the run starts.
         self.optimizer: Any = None
         self.store: RunStore | None = None
@@ -76,6 +77,7 @@ class RunSession:
         settings = self.settings
         scheduler = self._scheduler()
         stored = _resume.stored_run(settings)
+        self.replaced_empty = stored is None and _resume.is_empty_file(settings.store)
         seed = settings.seed
         if stored is not None and seed is None:
             seed = stored.header.seed
@@ -151,7 +153,11 @@ class RunSession:
         details: dict[str, Any] = {}
         try:
             if store is not None:
-                details["store"] = str(store.path)
+                details["store"] = str(store.path) + (
+                    " (the file was empty: a new run was created in it)"
+                    if self.replaced_empty
+                    else ""
+                )
                 if not store.closed:
                     store.end(status)
         finally:
