@@ -28,8 +28,19 @@ def _errors() -> Iterator[None]:
         yield
     except (StoreError, MissingDependencyError, FileNotFoundError) as e:
         raise CommandError(str(e)) from e
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): not an error, see main()
     except OSError as e:
         raise CommandError(f"{e.strerror or e}: {e.filename or ''}".rstrip(": ")) from e
+
+
+@contextlib.contextmanager
+def _bad_values() -> Iterator[None]:
+    """Turn a `ValueError` of what the command was asked (a bad file name) into its message."""
+    try:
+        yield
+    except ValueError as e:
+        raise CommandError(str(e)) from e
 
 
 def _warn(message: str) -> None:
@@ -206,7 +217,7 @@ def runs_plot(args: argparse.Namespace) -> int:
 
     run = _read(args)
     output = Path(args.output)
-    with _errors():
+    with _errors(), _bad_values():
         output.parent.mkdir(parents=True, exist_ok=True)
         plot_trace(
             run.history,
