@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -312,6 +314,26 @@ def test_progress_lines_and_the_summary_go_to_stderr(tmp_path, capsys):
     assert err.startswith("byop random_search: started, budget 10 trials")
     assert "new best cost" in err and "byop random_search: 10 trials in" in err
     assert f"store  {path}" in err
+
+
+def test_a_trial_running_on_in_a_thread_does_not_keep_python_running(tmp_path):
+    script = tmp_path / "busy.py"
+    script.write_text(
+        "from byop.run import optimize\n"
+        "def busy(trial):\n"
+        "    while True:\n"
+        "        pass\n"
+        "optimize(busy, {'x': (0.0, 1.0)}, timeout=1, backend='threads', progress='lines')\n"
+        "print('returned')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "returned\n"
+    assert "still running  1 of them in threads of this process, which cannot be stopped" in (
+        proc.stderr
+    )
 
 
 def test_an_empty_store_file_gets_a_new_run_and_the_summary_says_so(tmp_path, capsys):

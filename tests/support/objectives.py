@@ -81,6 +81,15 @@ def imports_numpy(trial: Trial[Any]) -> Any:
         return trial.success(cost=float(np.zeros(1).sum()))
 
 
+def changes_where_it_runs(trial: Trial[Any]) -> Any:
+    """Reports the working directory and ``BYOP_LEAK`` it found, then changes both."""
+    with trial.begin():
+        found = {"cwd": os.getcwd(), "leak": os.environ.get("BYOP_LEAK")}
+        os.chdir(trial.config["to"])
+        os.environ["BYOP_LEAK"] = trial.name
+        return trial.success(cost=0.0, **found)
+
+
 def crashing_trial(trial: Trial[Any]) -> Any:
     raise RuntimeError("crashed outside begin()")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
@@ -410,6 +411,25 @@ def test_wait_false_ends_running_trials_with_a_crash_report(make_scheduler):
         assert "stopped" in str(r.exception)
 
 
+def test_a_call_that_cannot_be_stopped_says_it_runs_on(make_scheduler):
+    scheduler = make_scheduler()
+    task = Trial.Task(sleepy_trial, scheduler)
+    reports = []
+    scheduler.on_start(lambda: task(Trial(name="t", config={"sleep": 3.0})))
+    task.on_report(reports.append)
+    scheduler.run(timeout=0.5, wait=False)
+    (report,) = reports
+    if make_scheduler.backend == "sequential":  # the call ran to its end inside run()
+        assert isinstance(report, SuccessReport)
+        return
+    assert isinstance(report.exception, CallCancelledError)
+    running_on = make_scheduler.backend == "threads"
+    assert report.exception.still_running is running_on
+    assert ("runs on until it returns" in str(report.exception)) is running_on
+    if running_on:
+        assert all(t.daemon for t in scheduler.backend.executor.threads)
+
+
 def test_stop_from_a_callback(make_scheduler):
     scheduler = make_scheduler()
     task = Task(square, scheduler)
@@ -679,3 +699,54 @@ def test_importing_numpy_under_a_tiny_memory_limit_is_explained():
     else:  # the import itself ran out, in Python
         assert isinstance(report, FailReport)
         assert isinstance(report.exception, MemoryLimitExceeded)
+
+
+def test_a_run_leaves_no_process_of_its_trials_behind(make_scheduler, tmp_path):
+    import psutil
+    from support.objectives import faulty_trial
+
+    scheduler = make_scheduler()
+    task = Trial.Task(faulty_trial, scheduler)
+    paths = [tmp_path / f"child{i}.pid" for i in range(2)]
+    reports = []
+    scheduler.on_start(
+        lambda: [
+            task(Trial(name=p.stem, config={"fault": "grandchild", "path": str(p)})) for p in paths
+        ]
+    )
+    task.on_report(reports.append)
+    scheduler.run(timeout=60)
+    assert [type(r) for r in reports] == [SuccessReport, SuccessReport]
+    for path in paths:
+        pid = int(path.read_text())  # a process the trial started, and left running
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie", pid
+
+
+def test_each_trial_starts_in_the_workers_directory_and_environment(make_scheduler, tmp_path):
+    from support.objectives import changes_where_it_runs
+
+    if make_scheduler.backend == "threads":
+        pytest.skip("threads share the process's directory and environment (documented)")
+    if make_scheduler.backend == "processes":
+        scheduler = Scheduler.with_processes(1)  # both trials in the one worker
+    else:
+        scheduler = make_scheduler()
+    task = Trial.Task(changes_where_it_runs, scheduler)
+    reports = []
+    here, environ = os.getcwd(), dict(os.environ)
+
+    @scheduler.on_start
+    def start():
+        task(Trial(name="first", config={"to": str(tmp_path)}))
+
+    @task.on_report
+    def then(report):
+        reports.append(report)
+        if len(reports) == 1:
+            task(Trial(name="second", config={"to": str(tmp_path)}))
+
+    scheduler.run(timeout=60)
+    first, second = reports
+    assert second["cwd"] == first["cwd"] != str(tmp_path)
+    assert second["leak"] is None
+    assert (os.getcwd(), dict(os.environ)) == (here, environ)  # nor for this process

@@ -60,7 +60,9 @@ def optimize(
         backend_options: Keyword options for the back end's factory (``{"address": ...}``).
         max_trials: How many trials may finish (successes, failures and crashes).
         timeout: Seconds the run may take, summed over resumes. Trials still running at the
-            deadline are stopped and not counted: a resume runs them again.
+            deadline are stopped and not counted: a resume runs them again. A thread cannot
+            be stopped: on ``"threads"`` such a trial runs on until it returns, and the
+            summary says so; on ``"sequential"`` the run returns once it returns.
         memory_limit: Bytes (or ``"512MB"``) a trial may add to its worker's memory.
         cpu_time_limit: Seconds of CPU time a trial may use.
         wall_time_limit: Seconds a trial may run.

@@ -36,6 +36,7 @@ class RunSession:
         self.reruns_out = 0  # re-runs submitted and not yet reported
         self.exhausted = False
         self.cut_off: list[str] = []
+        self.still_running = 0  # cut off, but running on in a thread that cannot be stopped
         self.replaced_empty = False  # the store was an empty file, and a new run was made in it
         # Set when the run starts.
         self.optimizer: Any = None
@@ -168,6 +169,12 @@ class RunSession:
                     f"{len(self.cut_off)} trials stopped by the end of the run"
                     + ("; resuming runs them again" if store is not None else "")
                 )
+            if self.still_running:
+                details["still running"] = (
+                    f"{self.still_running} of them in threads of this process, which cannot be "
+                    "stopped: they run on until their objective returns, or this process exits "
+                    "(use backend='processes' to have them stopped)"
+                )
             self.progress.close(details=details)
 
     def _loop(self, scheduler: Scheduler, remaining_time: float | None) -> str:
@@ -225,6 +232,7 @@ class RunSession:
             self.reruns_out -= 1
         if isinstance(report.exception, CallCancelledError):
             self.cut_off.append(name)  # stopped by the end of the run: a resume runs it again
+            self.still_running += report.exception.still_running
             return
         if self.store is not None:
             self.store.reported(report)  # first: what the optimizer is told is never lost

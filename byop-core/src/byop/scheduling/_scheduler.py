@@ -230,7 +230,10 @@ class Scheduler:
             end_on_empty: End once nothing is running or queued (after ``on_empty``).
             wait: When the run ends, wait for the calls still running (``True``), or cancel
                 them and terminate their workers (``False``): each then ends, a trial with a
-                `CrashReport` saying so.
+                `CrashReport` saying so. A thread cannot be terminated: a call running on
+                threads runs on (its `CallCancelledError` has ``still_running``). The
+                sequential back end runs calls inside ``run()``, which then returns once the
+                call running at the timeout returns.
 
         Returns:
             Why the run ended.
