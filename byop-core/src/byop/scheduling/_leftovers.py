@@ -13,6 +13,7 @@ end for calls that start such processes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import threading
@@ -98,13 +99,18 @@ def end_new_children(before: set[int]) -> None:
 class ProcessState:
     """The working directory and environment of this process, to put back after a call.
 
-    Checking costs a ``getcwd`` and one comparison of the environment's dictionary (about
-    3 us); restoring happens only when a call changed something.
+    Args:
+        watch: For a process that is byop's own (a worker): note, instead of checking after
+            every call, whether a call changed them, by wrapping ``os.chdir``, ``os.fchdir``,
+            ``os.putenv`` and ``os.unsetenv`` (which ``os.environ`` calls), so that a call
+            that changed nothing costs nothing. Without it, `restore` checks (a ``getcwd``
+            and a comparison of the environment: a few microseconds). A change made around
+            these (a C library calling ``chdir`` or ``setenv`` itself) is not seen then.
     """
 
-    __slots__ = ("_cwd", "_cwd_fd", "_environ")
+    __slots__ = ("_cwd", "_cwd_fd", "_environ", "_watch")
 
-    def __init__(self) -> None:
+    def __init__(self, *, watch: bool = False) -> None:
         self._cwd = os.getcwd()
         self._cwd_fd: int | None = None
         try:
@@ -112,9 +118,16 @@ class ProcessState:
         except OSError:
             self._cwd_fd = None
         self._environ = dict(_environ_data())
+        self._watch = watch
+        if watch:
+            _note_changes()
 
     def restore(self) -> None:
         """Put the working directory and the environment back as they were when taken."""
+        if self._watch:
+            if not _changed[0]:
+                return
+            _changed[0] = False
         data = _environ_data()
         if data != self._environ:
             _restore_environ(self._environ)
@@ -128,6 +141,8 @@ class ProcessState:
                     os.fchdir(self._cwd_fd)
                 else:
                     os.chdir(self._cwd)
+        if self._watch:
+            _changed[0] = False  # restoring is no change
 
     def close(self) -> None:
         """Release the directory it holds open."""
@@ -137,6 +152,29 @@ class ProcessState:
                 os.close(fd)
 
     __del__ = close
+
+
+_changed = [False]
+"""Whether the directory or the environment may have changed since the last restore."""
+
+
+def _note_changes() -> None:
+    """Wrap the functions that change the directory or the environment to note each call."""
+    for name in ("chdir", "fchdir", "putenv", "unsetenv"):
+        original = getattr(os, name, None)
+        if original is not None and not getattr(original, "__byop_noted__", False):
+            setattr(os, name, _noting(original))
+
+
+def _noting(original: Any) -> Any:
+    @functools.wraps(original)
+    def noted(*args: Any, **kwargs: Any) -> Any:
+        _changed[0] = True
+        return original(*args, **kwargs)
+
+    noted.__byop_noted__ = True  # type: ignore[attr-defined]
+    noted.__module__ = "os"  # pickled by reference as os.<name>, which it now is
+    return noted
 
 
 def _environ_data() -> dict[Any, Any]:

@@ -109,7 +109,7 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int]) -> None:
     channel = Channel(rfd, wfd)
     me = os.getpid()
     functions: dict[int, tuple[Any, Limits | None]] = {}
-    state = ProcessState()  # each call starts in the worker's directory and environment
+    state = ProcessState(watch=True)  # each call starts in the worker's directory and environment
     recv = channel.recv
     send = channel.send
     loads = pickle.loads
