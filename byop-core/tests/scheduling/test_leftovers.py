@@ -8,7 +8,7 @@ import textwrap
 
 import psutil
 
-from byop.scheduling._leftovers import end_new_children, thread_children
+from byop.scheduling._leftovers import end_new_children, pids, thread_children
 
 
 def _run(code: str) -> str:
@@ -70,7 +70,7 @@ def test_a_watching_state_costs_nothing_until_something_changes():
 def test_the_children_a_thread_started_are_ended():
     before = thread_children()
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    assert child.pid in thread_children()
+    assert child.pid in pids(thread_children())
     end_new_children(before)
-    assert child.pid not in thread_children()
+    assert child.pid not in pids(thread_children())
     assert not psutil.pid_exists(child.pid)  # killed and reaped: not even a zombie is left

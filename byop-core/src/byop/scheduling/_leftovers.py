@@ -39,17 +39,29 @@ class _ChildrenFile:
 _local = threading.local()
 
 
-def thread_children() -> set[int]:
-    """The process ids of the running children this thread started (none off Linux)."""
+def thread_children() -> bytes:
+    """The running children this thread started, as Linux lists them (``b"12 345 "``).
+
+    Empty off Linux. Compare two of them as they are (the common case: both empty); read
+    the process ids with `pids`.
+    """
     if not _LINUX_PROC:
-        return set()
+        return b""
     file: _ChildrenFile | None = getattr(_local, "children", None)
     try:
         if file is None or file.pid != os.getpid():  # first use, or a forked child's copy
             file = _local.children = _ChildrenFile()
-        return {int(pid) for pid in os.pread(file.fd, 65536, 0).split()}
+        listed = os.pread(file.fd, 4096, 0)
+        if len(listed) == 4096:  # hundreds of children: read them all
+            listed = os.pread(file.fd, 1 << 22, 0)
+        return listed
     except OSError:
-        return set()
+        return b""
+
+
+def pids(listed: bytes) -> set[int]:
+    """The process ids of a `thread_children` list."""
+    return {int(pid) for pid in listed.split()}
 
 
 def children(pid: int) -> list[int]:
@@ -79,12 +91,15 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def end_new_children(before: set[int]) -> None:
-    """End the children this thread started since ``before`` was taken, with their own.
+def end_new_children(before: bytes) -> None:
+    """End the children this thread started since ``before`` was listed, with their own.
 
-    They are killed (``SIGKILL``) and reaped; a child that ended already is only reaped.
+    They are killed (``SIGKILL``) and reaped.
     """
-    new = thread_children() - before
+    now = thread_children()
+    if now == before:
+        return
+    new = pids(now) - pids(before)
     if not new:
         return
     doomed = [*new, *(d for pid in new for d in descendants(pid))]
