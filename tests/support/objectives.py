@@ -90,6 +90,12 @@ def changes_where_it_runs(trial: Trial[Any]) -> Any:
         return trial.success(cost=0.0, **found)
 
 
+def wrong_return_after_exception(trial: Trial[Any]) -> Any:
+    with trial.begin():
+        raise ValueError("raised inside begin()")
+    return 5
+
+
 def crashing_trial(trial: Trial[Any]) -> Any:
     raise RuntimeError("crashed outside begin()")
 

@@ -19,6 +19,7 @@ from support.objectives import (
     sleepy_trial,
     square,
     success_after_exception,
+    wrong_return_after_exception,
 )
 
 from byop.optimization import CrashReport, FailReport, RandomSearch, SuccessReport, Trial
@@ -154,8 +155,9 @@ def test_trial_report_kinds(make_scheduler, objective, kind, event, exception):
         (readme_trial, "raise", ValueError, None),
         (readme_trial, "wall", WallTimeLimitExceeded, "on_wall_time_limit"),
         (success_after_exception, None, ValueError, None),
+        (wrong_return_after_exception, None, ValueError, None),
     ],
-    ids=["raise", "wall-time", "success-after-exception"],
+    ids=["raise", "wall-time", "success-after-exception", "wrong-return-after-exception"],
 )
 def test_what_begin_caught_ends_the_trial_as_a_failure(
     make_scheduler, objective, do, exception, limit_event
@@ -186,6 +188,8 @@ def test_what_begin_caught_ends_the_trial_as_a_failure(
         assert "raised inside begin()" in r.traceback
     if objective is success_after_exception:
         assert "TrialFailedError" in r.traceback  # what the objective did after the block
+    if objective is wrong_return_after_exception:
+        assert "InvalidReportError" in r.traceback
 
 
 def test_a_memory_limit_inside_begin_is_a_failure_with_its_event():

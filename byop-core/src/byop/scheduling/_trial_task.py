@@ -80,6 +80,8 @@ class TrialRunner:
                 f"{type(out).__name__}, not its trial's report: return trial.success(...) or "
                 "trial.fail(...)."
             )
+            if trial.exception is not None:
+                return _failed_in_begin(trial, limits, _line(invalid)).payload()
             return _end(trial, ReportStatus.CRASHED, invalid, _line(invalid)).payload()
         if report is None:
             if trial.exception is not None:
