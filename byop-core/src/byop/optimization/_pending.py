@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Iterator
 from typing import Any, Generic, TypeVar
 
@@ -54,7 +54,7 @@ class PendingTrials(Generic[V]):
 
     def __init__(self, optimizer: str) -> None:
         self.optimizer = optimizer
-        self._token = secrets.randbits(62)
+        self._token = int.from_bytes(os.urandom(8), "little") >> 2
         self._pending: dict[str, V] = {}
         self.told: set[str] = set()
         """The names of the trials told, or restored from an earlier run."""
