@@ -6,7 +6,7 @@ import traceback as _tb
 from collections.abc import Callable
 from typing import Any
 
-from byop.scheduling._leftovers import ProcessState, end_new_children, thread_children
+from byop.scheduling._leftovers import end_new_children, left_as_found, thread_children
 from byop.scheduling._limits import Limits, as_limit_exception, call_with_limits
 
 Outcome = tuple[bool, Any, str | None]
@@ -60,11 +60,5 @@ def execute_alone(
     ended, and the working directory and the environment are put back as they were before
     it, as on byop's process workers.
     """
-    before = thread_children()
-    state = ProcessState()
-    try:
+    with left_as_found():
         return execute(fn, args, kwargs, limits)
-    finally:
-        end_new_children(before)
-        state.restore()
-        state.close()

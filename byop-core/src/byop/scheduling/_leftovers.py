@@ -17,6 +17,7 @@ import functools
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 _LINUX_PROC = os.path.isdir("/proc/self/task")
@@ -109,6 +110,23 @@ def end_new_children(before: bytes) -> None:
     for pid in new:  # only our own children can be reaped here
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(pid, 0)
+
+
+@contextlib.contextmanager
+def left_as_found() -> Iterator[None]:
+    """Around a call where nothing else runs meanwhile: afterwards, nothing of it is left.
+
+    The processes it started (from this thread) are ended, and the working directory and
+    the environment are put back as they were.
+    """
+    before = thread_children()
+    state = ProcessState()
+    try:
+        yield
+    finally:
+        end_new_children(before)
+        state.restore()
+        state.close()
 
 
 class ProcessState:

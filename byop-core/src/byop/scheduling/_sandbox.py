@@ -31,7 +31,7 @@ from typing import Any, Literal
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import CallCancelledError, NotPicklableError, WorkerDiedError
 from byop.scheduling._execute import Outcome
-from byop.scheduling._leftovers import ProcessState, end_new_children, thread_children
+from byop.scheduling._leftovers import left_as_found
 from byop.scheduling._packing import (
     PackedFunction,
     PickledCall,
@@ -219,11 +219,5 @@ def run_packed(
         return thread_sandbox().run_pickled(fn, data, cancelled=cancelled, where=where)
     # In the engine's worker process, which runs one call at a time: what the call leaves
     # behind (processes, directory, environment) goes with it, as in a sandbox.
-    before = thread_children()
-    state = ProcessState()
-    try:
+    with left_as_found():
         return PickledCall(fn)(data)
-    finally:
-        end_new_children(before)
-        state.restore()
-        state.close()
