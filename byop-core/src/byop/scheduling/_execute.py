@@ -48,6 +48,23 @@ def execute_in_thread(
         end_new_children(before)
 
 
+def execute_in_worker_thread(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None,
+    limits: Limits | None,
+) -> Outcome:
+    """`execute_in_thread` in one of byop's `WorkerThreads`, which run nothing but calls.
+
+    Such a thread has no children of its own before a call (those of the last call were
+    ended), so only what is left after the call is read.
+    """
+    try:
+        return execute(fn, args, kwargs, limits)
+    finally:
+        end_new_children(b"")
+
+
 def execute_alone(
     fn: Callable[..., Any],
     args: tuple[Any, ...],

@@ -19,7 +19,7 @@ from typing import Any
 from byop.scheduling._backend import check_picklable
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import CallCancelledError, NotPicklableError
-from byop.scheduling._execute import Outcome, execute_in_thread
+from byop.scheduling._execute import Outcome, execute_in_thread, execute_in_worker_thread
 from byop.scheduling._inbox import Inbox
 from byop.scheduling._names import function_label
 from byop.scheduling._threads import WorkerThreads
@@ -182,13 +182,16 @@ class ExecutorBackend(FutureBackend):
             self.executor = self._factory()
         self._shut = False
 
+    @property
+    def _own_threads(self) -> bool:
+        return self.owned and isinstance(self.executor, WorkerThreads)
+
     def launch(self, call: Call) -> tuple[Hashable, Any]:
         """Submit the call through the executor."""
         if isinstance(self.executor, ProcessPoolExecutor):
             self._check(call)
-        future = self.executor.submit(
-            execute_in_thread, call.fn, call.args, call.kwargs, call.applied_limits
-        )
+        run = execute_in_worker_thread if self._own_threads else execute_in_thread
+        future = self.executor.submit(run, call.fn, call.args, call.kwargs, call.applied_limits)
         return call.id, future
 
     def _check(self, call: Call) -> None:
