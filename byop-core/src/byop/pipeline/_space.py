@@ -3,7 +3,8 @@
 A `Space` is an ordered set of named hyperparameters (`Float`, `Integer`, `Categorical`,
 `Constant`), with optional `Condition`s (a hyperparameter is active only when a parent takes
 certain values) and `Forbidden` combinations. Names are hierarchical: `Space.prefixed` puts a
-step's name in front (``"step:x"``) so that spaces of several steps can be joined.
+node's name in front (``"step:x"``) and `Space.join` joins the spaces of several nodes, which
+is how a pipeline's ``space()`` makes its keys (see `byop.pipeline.Node.space`).
 
 Plain dictionaries are the short way to write a space; `Space.from_dict` reads them:
 
@@ -433,11 +434,12 @@ class Space:
         """A configuration of the defaults (the midpoint of a range or first choice without one)."""
         config: dict[str, Any] = {}
         for hp in self.hyperparameters:
-            config[hp.name] = _default_of(hp)
+            config[hp.name] = default_of(hp)
         return self.active(config)
 
 
-def _default_of(hp: Hyperparameter) -> Any:
+def default_of(hp: Hyperparameter) -> Any:
+    """The default of ``hp``: its own, else the midpoint of its range or its first choice."""
     if hp.default is not None or isinstance(hp, Constant):
         return hp.default
     if isinstance(hp, Categorical):
