@@ -402,6 +402,31 @@ class Space:
     def __len__(self) -> int:
         return len(self.hyperparameters)
 
+    def in_dependency_order(self) -> tuple[Hyperparameter, ...]:
+        """The hyperparameters with every condition's parent before its child.
+
+        Otherwise in the space's order: what an optimizer that builds a configuration one
+        value at a time (define-by-run) walks.
+
+        Raises:
+            InvalidSpaceError: The conditions form a cycle.
+        """
+        parents: dict[str, set[str]] = {name: set() for name in self._index}
+        for cond in self.conditions:
+            parents[cond.child].add(cond.parent)
+        done: dict[str, None] = {}
+        while len(done) < len(parents):
+            ready = [n for n, ps in parents.items() if n not in done and ps <= done.keys()]
+            if not ready:
+                cycle = sorted(n for n in parents if n not in done)
+                raise InvalidSpaceError(f"The conditions of {cycle} form a cycle.")
+            done.update(dict.fromkeys(ready))
+        return tuple(self._index[name] for name in done)
+
+    def conditions_of(self, name: str) -> tuple[Condition, ...]:
+        """The conditions that govern ``name`` (all must hold for it to be active)."""
+        return tuple(c for c in self.conditions if c.child == name)
+
     def active(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """``config`` without the values whose conditions do not hold (in dependency order)."""
         if not self.conditions:
