@@ -45,6 +45,7 @@ def nested_pipeline() -> Node:
     scale) and ``clf:tree:criterion``, never ``entropy`` with depth 1.
     """
     with_mean: list[Any] = [True, False]
+    criteria: list[Any] = ["gini", "entropy"]
     kernels = Choice(
         Component(_svm, space={"gamma": Float(1e-4, 1.0, log=True)}, name="rbf"),
         Component(_svm, space={"degree": Integer(2, 5), "coef0": (0.0, 1.0)}, name="poly"),
@@ -57,7 +58,7 @@ def nested_pipeline() -> Node:
         space=Space(
             [
                 Integer(1, 64, log=True, name="depth"),
-                Categorical(["gini", "entropy"], name="criterion"),
+                Categorical(criteria, name="criterion"),
             ],
             forbidden=[Forbidden([("depth", 1), ("criterion", "entropy")])],
         ),
