@@ -113,6 +113,9 @@ class NumpySampler:
         import numpy as np
 
         space = Space.from_dict(space)
+        if not space.hyperparameters:  # one configuration, the empty one, over and over
+            while True:
+                yield {}
         rng = np.random.default_rng(seed)
         names = space.names
         needs_filter = bool(space.conditions or space.forbidden)
