@@ -29,6 +29,7 @@ MODULES = [
     "byop.configspace",
     "byop.optuna",
     "byop.smac",
+    "byop.sklearn",
 ]
 _FENCE = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
 

@@ -167,7 +167,7 @@ class ByopSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
         tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
         tags.transformer_tags = copy.deepcopy(inner.transformer_tags)
-        tags.target_tags.required = inner.target_tags.required
+        tags.target_tags = copy.deepcopy(inner.target_tags)
         tags.input_tags.pairwise = inner.input_tags.pairwise
         tags.input_tags.sparse = inner.input_tags.sparse
         tags.input_tags.allow_nan = inner.input_tags.allow_nan
