@@ -11,9 +11,10 @@ their ratio. Target: 200 MB within 1.2x of 1 KB.
 The objective does a fixed amount of work per trial (``--work`` seconds of arithmetic on a
 small slice of its data), as an objective that fits a model does; 2 workers, ``--trials``
 trials each run, with a wall-time limit on every trial (so the trials run in sandboxes on Dask
-and Ray, as they would under limits). Per trial = the run's wall time (backend start
-included) over the trials; "steady" = the time from the first report to the last over the
-trials in between (what every further trial costs).
+and Ray, as they would under limits). "per trial" = the run's wall time (the back end's start
+and the once-per-worker transfer included) over the trials; "warm" = per worker process, the
+time from its first report to its last over the trials in between, averaged over the workers
+(what each further trial costs once the data is there).
 
 The Dask cluster is a LocalCluster of 2 worker processes made here, the Ray cluster a local
 instance of 2 CPUs: the figures need no service, and data crosses process boundaries on both.
@@ -47,7 +48,7 @@ class Objective:
             total = 0.0
             while time.perf_counter() < end:
                 total += float(self.data[:1000].sum())
-            return trial.success(cost=trial.config["x"] ** 2 + 0 * total, nbytes=self.data.nbytes)
+            return trial.success(cost=trial.config["x"] ** 2 + 0 * total, pid=os.getpid())
 
 
 def run(backend: str, nbytes: int, trials: int, work: float) -> tuple[float, float, int]:
@@ -68,10 +69,14 @@ def run(backend: str, nbytes: int, trials: int, work: float) -> tuple[float, flo
         progress="off",
     )
     wall = time.perf_counter() - start
-    reports = sorted(history, key=lambda r: r.time.end)
-    ok = sum(1 for r in reports if r.status.value == "success")
-    steady = (reports[-1].time.end - reports[0].time.end) / max(1, len(reports) - 1)
-    return wall / trials, steady, ok
+    ok = [r for r in history if r.status.value == "success"]
+    by_worker: dict[int, list[float]] = {}
+    for report in ok:
+        by_worker.setdefault(report.results["pid"], []).append(report.time.end)
+    warm = [
+        (max(ends) - min(ends)) / (len(ends) - 1) for ends in by_worker.values() if len(ends) > 1
+    ]
+    return wall / trials, sum(warm) / max(1, len(warm)), len(ok)
 
 
 def main() -> None:
@@ -79,11 +84,11 @@ def main() -> None:
     parser.add_argument("--backends", default="processes,dask,ray")
     parser.add_argument("--trials", type=int, default=60)
     parser.add_argument("--mb", type=float, default=200)
-    parser.add_argument("--work", type=float, default=0.05)
+    parser.add_argument("--work", type=float, default=0.2)
     args = parser.parse_args()
     big = int(args.mb * 1e6)
     print(f"{args.trials} trials on 2 workers, {args.work * 1000:.0f} ms of work per trial")
-    print(f"{'back end':<10} {'data':>8} {'per trial':>10} {'steady':>9} {'ok':>4}")
+    print(f"{'back end':<10} {'data':>8} {'per trial':>10} {'warm':>9} {'ok':>4}")
     for backend in args.backends.split(","):
         figures = {}
         for label, nbytes in (("1 KB", 1000), (f"{args.mb:g} MB", big)):
@@ -94,7 +99,7 @@ def main() -> None:
         (small, small_steady), (large, large_steady) = figures.values()
         print(
             f"{backend:<10} ratio {args.mb:g} MB / 1 KB: per trial {large / small:.2f}x, "
-            f"steady {large_steady / small_steady:.2f}x (target <= 1.2x)"
+            f"warm {large_steady / small_steady:.2f}x (target <= 1.2x)"
         )
 
 

@@ -154,3 +154,29 @@ def faulty_trial(trial: Trial[Any]) -> Any:
         time.sleep(trial.config.get("sleep", 0.0))
         return trial.success(cost=1.0)
     return trial.fail()
+
+
+class LoadCounter:
+    """A function holding ``nbytes`` of data that notes, in ``log``, each process that loads it.
+
+    Calling it returns the size of its data and the pid it ran in.
+    """
+
+    def __init__(self, nbytes: int, log: str) -> None:
+        self.data = b"x" * nbytes
+        self.log = log
+
+    def __getstate__(self) -> dict:
+        return {"data": self.data, "log": self.log}
+
+    def __setstate__(self, state: dict) -> None:
+        import os
+
+        self.__dict__.update(state)
+        with open(self.log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+
+    def __call__(self, i: int) -> tuple[int, int]:
+        import os
+
+        return len(self.data), os.getpid()
