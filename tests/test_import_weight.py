@@ -35,6 +35,7 @@ HEAVY = [
         "import byop.optimization",
         "from byop.optimization import RandomSearch, Trial",
         "from byop.pipeline import searchable",
+        "from byop.pipeline import Choice, Component, Pipeline",
         "import byop.scheduling",
     ],
 )

@@ -72,3 +72,15 @@ def test_not_a_pipeline_says_how_to_wrap_it():
         CVObjective(LogisticRegression(), X, Y)
     with pytest.raises(ValueError, match="one scorer"):
         CVObjective(pipeline(), X, Y, scoring={"a": "accuracy", "b": "f1_macro"})
+
+
+def test_importing_the_objective_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom byop.sklearn import CVObjective, build\n"
+        "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
