@@ -15,7 +15,7 @@ from attrs import frozen
 
 from byop.pipeline._errors import InvalidPipelineError, InvalidSpaceError
 from byop.pipeline._node import ConfigTransform, Node, as_space, check_name, replace
-from byop.pipeline._space import Space
+from byop.pipeline._space import Categorical, Space
 
 
 def as_node(value: Any) -> Node:
@@ -74,7 +74,7 @@ class Component(Node):
         self.__attrs_init__(
             name=name,
             item=item,
-            config=dict(config or {}),
+            config=_config(self.KIND, name, config),
             search_space=as_space(space),
             config_transform=config_transform,
         )
@@ -131,11 +131,21 @@ class Searchable(Node):
             )
         self.__attrs_init__(
             name=name,
-            config=dict(config or {}),
+            config=_config(self.KIND, name, config),
             search_space=as_space(space),
             config_transform=config_transform,
         )
         self._validate()
+
+
+def _config(kind: str, name: Any, config: Mapping[str, Any] | None) -> dict[str, Any]:
+    if config is None:
+        return {}
+    if not isinstance(config, Mapping):
+        raise InvalidPipelineError(
+            f"{kind} {name!r}: config= takes a dict of name to value, got {type(config).__name__}."
+        )
+    return dict(config)
 
 
 def _children(kind: str, name: str, nodes: Sequence[Any]) -> tuple[Node, ...]:
@@ -161,7 +171,9 @@ class Sequential(Node):
         self, *nodes: Any, name: str = "pipeline", config: Mapping[str, Any] | None = None
     ) -> None:
         self.__attrs_init__(
-            name=name, nodes=_children(self.KIND, name, nodes), config=dict(config or {})
+            name=name,
+            nodes=_children(self.KIND, name, nodes),
+            config=_config(self.KIND, name, config),
         )
         self._validate()
 
@@ -194,6 +206,9 @@ class Choice(Node):
                 )
         self.__attrs_init__(name=name, nodes=children, weights=weights)
         self._validate()
+        if weights is not None:  # checked now as the choice's own hyperparameter will be
+            names: list[Any] = [c.name for c in children]
+            Categorical(names, weights=weights, name=name)
 
 
 @frozen(init=False, repr=False)
@@ -212,7 +227,9 @@ class Join(Node):
         self, *nodes: Any, name: str = "join", config: Mapping[str, Any] | None = None
     ) -> None:
         self.__attrs_init__(
-            name=name, nodes=_children(self.KIND, name, nodes), config=dict(config or {})
+            name=name,
+            nodes=_children(self.KIND, name, nodes),
+            config=_config(self.KIND, name, config),
         )
         self._validate()
 
