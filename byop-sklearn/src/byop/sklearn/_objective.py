@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from byop.optimization import Metric, Report, Trial
 from byop.pipeline import Node
-from byop.sklearn._builder import sklearn_module
+from byop.plugins import import_optional
+from byop.sklearn._builder import INSTALL, sklearn_module
 
 FOLD_SCORES = "fold_scores"
 """The results key of the per-fold test scores (a list, one per split)."""
@@ -69,6 +71,10 @@ class CVObjective:
         params: More values for the pipeline's ``request(...)`` placeholders.
         fit_params: Keyword arguments for every fit (routed as scikit-learn routes them).
         return_train_score: Whether to score the training folds too.
+        threads: How many threads the numerical libraries (BLAS, OpenMP) may use in each
+            trial (``threadpoolctl``), as joblib limits its workers: with ``n`` trials at once
+            on ``c`` cores, ``c // n`` keeps them from fighting over the cores. ``None``
+            leaves them alone.
 
     Example:
         ```python
@@ -100,6 +106,7 @@ class CVObjective:
         params: Mapping[str, Any] | None = None,
         fit_params: Mapping[str, Any] | None = None,
         return_train_score: bool = False,
+        threads: int | None = None,
     ) -> None:
         if not isinstance(pipeline, Node):
             raise TypeError(
@@ -116,6 +123,9 @@ class CVObjective:
         self.params = dict(params or {})
         self.fit_params = dict(fit_params or {})
         self.return_train_score = return_train_score
+        if threads is not None and (isinstance(threads, bool) or threads < 1):
+            raise ValueError(f"threads must be a positive int or None, got {threads!r}.")
+        self.threads = threads
         self.name = scorer_name(scoring)
         self.__qualname__ = f"CVObjective[{self.name}]"  # how the scheduler names it
 
@@ -137,17 +147,22 @@ class CVObjective:
             scoring: Any = self.scoring
             if isinstance(scoring, Mapping):
                 scoring = next(iter(scoring.values()))
-            out = model_selection.cross_validate(
-                estimator,
-                self.X,
-                self.y,
-                groups=self.groups,
-                scoring=scoring,
-                cv=self.cv,
-                params=self.fit_params or None,
-                return_train_score=self.return_train_score,
-                error_score="raise",
-            )
+            limit: Any = contextlib.nullcontext()
+            if self.threads is not None:
+                threadpoolctl = import_optional("threadpoolctl", install=INSTALL)
+                limit = threadpoolctl.threadpool_limits(limits=self.threads)
+            with limit:
+                out = model_selection.cross_validate(
+                    estimator,
+                    self.X,
+                    self.y,
+                    groups=self.groups,
+                    scoring=scoring,
+                    cv=self.cv,
+                    params=self.fit_params or None,
+                    return_train_score=self.return_train_score,
+                    error_score="raise",
+                )
             folds = [float(s) for s in out["test_score"]]
             results: dict[str, Any] = {
                 FOLD_SCORES: folds,

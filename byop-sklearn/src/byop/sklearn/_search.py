@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -78,6 +79,9 @@ class ByopSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         optimizer_options: More keyword options for the optimizer.
         progress: byop's progress display (``"off"``, ``"auto"``, ``"bar"``, ``"lines"``).
         store: A file to store (and resume) the search in.
+        threads: Threads for the numerical libraries in each trial (see `CVObjective`). By
+            default, on this machine's back ends (processes, threads, sequential), its cores
+            over ``n_workers``, as joblib does for its workers; elsewhere unlimited.
 
     Example:
         ```python
@@ -118,6 +122,7 @@ class ByopSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         optimizer_options: Mapping[str, Any] | None = None,
         progress: str | bool = "off",
         store: str | None = None,
+        threads: int | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.optimizer = optimizer
@@ -138,6 +143,7 @@ class ByopSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         self.optimizer_options = optimizer_options
         self.progress = progress
         self.store = store
+        self.threads = threads
 
     # ---------------------------------------------------------------- helpers
     def _default_estimator(self) -> Any:
@@ -148,6 +154,14 @@ class ByopSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
                 "Component(EstimatorClass, space=...)."
             )
         return self.pipeline.configure({}, params={"seed": self.seed}).build("sklearn")
+
+    def _threads(self) -> int | None:
+        if self.threads is not None:
+            return int(self.threads)
+        if self.backend in ("processes", "threads", "sequential"):
+            workers = 1 if self.backend == "sequential" else max(1, int(self.n_workers))
+            return max(1, (os.cpu_count() or 1) // workers)
+        return None
 
     def _check_params(self) -> None:
         self._default_estimator()
@@ -201,6 +215,7 @@ class ByopSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
             groups=groups,
             fit_params=fit_params,
             return_train_score=self.return_train_score,
+            threads=self._threads(),
         )
         self.history_ = optimize(
             objective,
