@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, indexable
 
 from byop.optimization import Trial
 from byop.pipeline import Node
+from byop.scheduling import Scheduler
 from byop.sklearn._objective import CVObjective, scorer_name
 from byop.sklearn._results import cv_results
 
@@ -155,6 +156,19 @@ class ByopSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
             )
         return self.pipeline.configure({}, params={"seed": self.seed}).build("sklearn")
 
+    def _backend(self) -> tuple[Any, int]:
+        """The back end, and how many trials to keep in flight on it.
+
+        On worker processes, one trial more than there are workers: it waits in the back end's
+        queue, so a worker that ends a trial starts the next at once while the optimizer is
+        told and asked (a model-based optimizer's ask can take a second), instead of idling.
+        """
+        n = max(1, int(self.n_workers))
+        if self.backend == "processes":
+            options = dict(self.backend_options or {})
+            return Scheduler.with_backend("processes", n_workers=n, **options), n + 1
+        return self.backend, n
+
     def _threads(self) -> int | None:
         if self.threads is not None:
             return int(self.threads)
@@ -217,14 +231,15 @@ class ByopSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
             return_train_score=self.return_train_score,
             threads=self._threads(),
         )
+        backend, in_flight = self._backend()
         self.history_ = optimize(
             objective,
             self.pipeline.space(),
             optimizer=self.optimizer,
             seed=self.seed,
-            n_workers=self.n_workers,
-            backend=self.backend,
-            backend_options=self.backend_options,
+            n_workers=in_flight,
+            backend=backend,
+            backend_options=None if isinstance(backend, Scheduler) else self.backend_options,
             max_trials=int(self.n_trials),
             timeout=self.timeout,
             memory_limit=self.memory_limit,
