@@ -2,7 +2,8 @@
 
 Checks that every byop distribution was installed from the wheels (not editable, not from a
 registry) and that the extra pulled exactly its siblings; runs the optimization guide's
-sequential blocks and the integration pages of what is installed; creates each installed
+sequential blocks, the pipelines guide's blocks (those needing scikit-learn where it is
+installed) and the integration pages of what is installed; creates each installed
 optimizer by name and runs a few trials; checks that a missing integration says what to install.
 With byop-dashboard installed, runs the demo and serves its run with the command it prints.
 """
@@ -32,6 +33,7 @@ EXPECTED = {
     "configspace": {"byop", "byop-core", "byop-configspace"},
     "dask": {"byop", "byop-core", "byop-dask"},
     "ray": {"byop", "byop-core", "byop-ray"},
+    "sklearn": {"byop", "byop-core", "byop-sklearn"},
     "all": {
         "byop",
         "byop-core",
@@ -40,6 +42,7 @@ EXPECTED = {
         "byop-smac",
         "byop-dask",
         "byop-ray",
+        "byop-sklearn",
     },
     "testing": {"byop", "byop-core", "byop-testing"},
     "dashboard": {"byop", "byop-core", "byop-dashboard"},
@@ -80,10 +83,13 @@ def run_blocks(root: Path) -> int:
     import docblocks  # the checkout's reader of docs blocks (standard library only)
 
     sys.path.pop(0)
-    pages = [root / "docs" / "guides" / "optimization.md"]
+    pages = [
+        root / "docs" / "guides" / "optimization.md",
+        root / "docs" / "guides" / "pipelines.md",
+    ]
     if importlib.util.find_spec("byop.dashboard") is not None:
         pages.append(root / "docs" / "guides" / "dashboard.md")
-    for integration in ("configspace", "optuna", "smac", "dask", "ray"):
+    for integration in ("configspace", "optuna", "smac", "dask", "ray", "sklearn"):
         page = root / "docs" / "integrations" / f"{integration}.md"
         if page.exists() and importlib.util.find_spec(f"byop.{integration}") is not None:
             pages.append(page)

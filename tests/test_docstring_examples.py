@@ -31,6 +31,7 @@ MODULES = [
     "byop.optuna",
     "byop.smac",
     "byop.dashboard",
+    "byop.sklearn",
 ]
 _FENCE = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
 

@@ -36,6 +36,7 @@ HEAVY = [
         "import byop.optimization",
         "from byop.optimization import RandomSearch, Trial",
         "from byop.pipeline import searchable",
+        "from byop.pipeline import Choice, Component, Pipeline",
         "import byop.scheduling",
     ],
 )

@@ -9,7 +9,7 @@ from ConfigSpace import ConfigurationSpace
 from byop.configspace import ConfigSpaceSampler
 from byop.optimization import RandomSearch
 from byop.pipeline import Categorical, Condition, Float, Integer, Space, sampler_for, searchable
-from byop.testing import SamplerConformance
+from byop.testing import ConditionalSpaceConformance, SamplerConformance
 
 
 def space() -> Space:
@@ -110,3 +110,10 @@ def test_searchable_space_through_the_registry():
 
 class TestConfigSpaceSamplerConformance(SamplerConformance):
     sampler = ConfigSpaceSampler
+
+
+class TestRandomSearchOnConfigSpaceConditional(ConditionalSpaceConformance):
+    """Random search drawing through ConfigSpace: conditions and nested choices are kept."""
+
+    def create(self, *, space, seed, **kwargs):
+        return RandomSearch(space=space, seed=seed, sampler=ConfigSpaceSampler, **kwargs)

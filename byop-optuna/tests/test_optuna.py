@@ -21,16 +21,16 @@ from byop.pipeline import (
     Space,
     searchable,
 )
-from byop.testing import OptimizerConformance, cost_of
+from byop.testing import ConditionalSpaceConformance, OptimizerConformance, cost_of
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-class TestOptunaConformance(OptimizerConformance):
+class TestOptunaConformance(OptimizerConformance, ConditionalSpaceConformance):
     optimizer_name = "optuna"
 
 
-class TestOptunaRandomSamplerConformance(OptimizerConformance):
+class TestOptunaRandomSamplerConformance(OptimizerConformance, ConditionalSpaceConformance):
     def create(self, *, space, seed, **kwargs):
         return OptunaOptimizer.create(
             space=space, seed=seed, sampler=optuna.samplers.RandomSampler, **kwargs
@@ -180,17 +180,57 @@ def test_native_distributions_are_used_as_they_are():
 
 
 # ---------------------------------------------------------------------- conditions, forbidden
-def test_conditions_drop_inactive_values_that_optuna_still_records():
+def test_conditions_are_suggested_define_by_run_only_when_active():
     space = Space(
         [Categorical(["sgd", "adam"], name="opt"), Float(0.0, 0.99, name="momentum")],
         conditions=[Condition("momentum", "opt", ("sgd",))],
     )
     optimizer = OptunaOptimizer.create(space=space, seed=1)
+    seen = set()
     for _ in range(10):
         trial = optimizer.ask()
         assert ("momentum" in trial.config) == (trial.config["opt"] == "sgd")
-        assert set(trial.info.params) == {"opt", "momentum"}
+        # Optuna records exactly what the objective sees: no inactive value is sampled.
+        assert trial.info.params == trial.config
+        seen.add(trial.config["opt"])
         optimizer.tell(trial.success(cost=1.0))
+    assert seen == {"sgd", "adam"}
+    for frozen in optimizer.study.trials:
+        assert set(frozen.params) == (
+            {"opt", "momentum"} if frozen.params["opt"] == "sgd" else {"opt"}
+        )
+
+
+def test_nested_choices_keep_log_scale_and_suggest_parents_first():
+    from byop.pipeline import Choice, Component
+
+    def svc(c=1.0, kernel="rbf", gamma=0.1): ...
+    def knn(k=5): ...
+
+    kernels = Choice(
+        Component(svc, space={"gamma": Float(1e-4, 1.0, log=True)}, name="rbf"),
+        Component(svc, name="linear"),
+        name="kernel",
+    )
+    svm = Component(svc, space={"C": Float(1e-2, 1e2, log=True)}, name="svm")
+    space = Choice(svm >> kernels, Component(knn, space={"k": (1, 30)}), name="clf").space()
+    # The pipeline's own order puts children after parents already; reverse it to check the
+    # optimizer sorts by dependency itself.
+    space = Space(list(reversed(space.hyperparameters)), conditions=space.conditions)
+    optimizer = OptunaOptimizer.create(space=space, seed=3)
+    for _ in range(30):
+        trial = optimizer.ask()
+        assert trial.config == space.active(trial.config)
+        assert trial.info.params == trial.config
+        optimizer.tell(trial.success(cost=1.0))
+    for frozen in optimizer.study.trials:
+        for name, distribution in frozen.distributions.items():
+            if name.endswith(("gamma", ":C")):
+                assert distribution.log, name
+        if "pipeline:kernel:rbf:gamma" in frozen.params:
+            assert frozen.params["pipeline:kernel:__choice__"] == "rbf"
+    chosen = {t.params["__choice__"] for t in optimizer.study.trials}
+    assert chosen == {"pipeline", "knn"}
 
 
 def test_forbidden_configurations_are_failed_in_the_study_and_never_asked():

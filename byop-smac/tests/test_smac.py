@@ -17,7 +17,7 @@ from byop.optimization import Metric, Report, Trial, UnknownTrialError, create_o
 from byop.pipeline import Categorical, Float, Integer, Space
 from byop.serialization import dumps, loads
 from byop.smac import SMACOptimizer
-from byop.testing import OptimizerConformance, cost_of
+from byop.testing import ConditionalSpaceConformance, OptimizerConformance, cost_of
 
 SPACE = Space(
     [
@@ -29,16 +29,16 @@ SPACE = Space(
 )
 
 
-class TestSMACConformance(OptimizerConformance):
+class TestSMACConformance(OptimizerConformance, ConditionalSpaceConformance):
     optimizer_name = "smac"
 
 
-class TestSMACMultiFidelityConformance(OptimizerConformance):
+class TestSMACMultiFidelityConformance(OptimizerConformance, ConditionalSpaceConformance):
     def create(self, *, space, seed, **kwargs):
         return SMACOptimizer.create(space=space, seed=seed, min_budget=1, max_budget=9, **kwargs)
 
 
-class TestSMACRandomConformance(OptimizerConformance):
+class TestSMACRandomConformance(OptimizerConformance, ConditionalSpaceConformance):
     def create(self, *, space, seed, **kwargs):
         return SMACOptimizer.create(space=space, seed=seed, facade="random", **kwargs)
 

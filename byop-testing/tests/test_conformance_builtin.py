@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from byop.optimization import Trial
-from byop.pipeline import NumpySampler
-from byop.testing import OptimizerConformance, SamplerConformance, cost_of, mixed_space
+from byop.optimization import RandomSearch, Trial
+from byop.pipeline import Float, InvalidSpaceError, NumpySampler
+from byop.testing import (
+    ConditionalSpaceConformance,
+    OptimizerConformance,
+    SamplerConformance,
+    active_names,
+    cost_of,
+    mixed_space,
+    nested_space,
+)
 
 
-class TestRandomSearch(OptimizerConformance):
+class TestRandomSearch(OptimizerConformance, ConditionalSpaceConformance):
     optimizer_name = "random_search"
     checks_results = False  # random search does not look at results
 
@@ -69,3 +77,58 @@ def test_cost_of_is_deterministic_and_sensitive():
     config = {"x": 1.0, "kind": "a", "n": 3, "flag": True, "none": None}
     assert cost_of(config) == cost_of(dict(config))
     assert cost_of(config) != cost_of(config | {"x": 2.0})
+
+
+# ---------------------------------------------------------------------- the conditional suite
+def _linear(space):
+    return [
+        Float(hp.lower, hp.upper, name=hp.name) if isinstance(hp, Float) else hp for hp in space
+    ]
+
+
+class _IgnoresConditions(ConditionalSpaceConformance):
+    """Samples every hyperparameter, active or not, on a linear scale (amltk's old Optuna bugs)."""
+
+    def create(self, *, space, seed, **kwargs):
+        from byop.pipeline import Space
+
+        flat = Space(
+            [
+                Float(hp.lower, hp.upper, name=hp.name) if isinstance(hp, Float) else hp
+                for hp in space
+            ]
+        )
+        return RandomSearch(space=flat, seed=seed)
+
+
+class _LinearScale(ConditionalSpaceConformance):
+    def create(self, *, space, seed, **kwargs):
+        from byop.pipeline import Space
+
+        hps = [
+            Float(hp.lower, hp.upper, name=hp.name) if isinstance(hp, Float) else hp for hp in space
+        ]
+        return RandomSearch(space=Space(hps, conditions=space.conditions), seed=seed)
+
+
+@pytest.mark.parametrize(
+    ("suite", "test"),
+    [
+        (_IgnoresConditions, "test_nested_configs_hold_exactly_the_active_hyperparameters"),
+        (_LinearScale, "test_log_scales_are_kept_under_conditions"),
+    ],
+)
+def test_the_conditional_suite_catches_a_broken_optimizer(suite, test):
+    with pytest.raises((AssertionError, InvalidSpaceError)):
+        getattr(suite(), test)()
+
+
+def test_nested_space_keys_are_paths():
+    space = nested_space()
+    assert "clf:svm:kernel:rbf:gamma" in space.names
+    assert active_names(space, {"scaler:with_mean": True, "clf:__choice__": "tree"}) == {
+        "scaler:with_mean",
+        "clf:__choice__",
+        "clf:tree:depth",
+        "clf:tree:criterion",
+    }

@@ -225,3 +225,29 @@ def slow_to_load_trial(seconds: float) -> Any:
         return trial.success(cost=slow.seconds)
 
     return objective
+
+
+class LoadCounter:
+    """A function holding ``nbytes`` of data that notes, in ``log``, each process that loads it.
+
+    Calling it returns the size of its data and the pid it ran in.
+    """
+
+    def __init__(self, nbytes: int, log: str) -> None:
+        self.data = b"x" * nbytes
+        self.log = log
+
+    def __getstate__(self) -> dict:
+        return {"data": self.data, "log": self.log}
+
+    def __setstate__(self, state: dict) -> None:
+        import os
+
+        self.__dict__.update(state)
+        with open(self.log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+
+    def __call__(self, i: int) -> tuple[int, int]:
+        import os
+
+        return len(self.data), os.getpid()

@@ -3,7 +3,8 @@
 A `Space` is an ordered set of named hyperparameters (`Float`, `Integer`, `Categorical`,
 `Constant`), with optional `Condition`s (a hyperparameter is active only when a parent takes
 certain values) and `Forbidden` combinations. Names are hierarchical: `Space.prefixed` puts a
-step's name in front (``"step:x"``) so that spaces of several steps can be joined.
+node's name in front (``"step:x"``) and `Space.join` joins the spaces of several nodes, which
+is how a pipeline's ``space()`` makes its keys (see `byop.pipeline.Node.space`).
 
 Plain dictionaries are the short way to write a space; `Space.from_dict` reads them:
 
@@ -256,6 +257,31 @@ class Space:
     def __len__(self) -> int:
         return len(self.hyperparameters)
 
+    def in_dependency_order(self) -> tuple[Hyperparameter, ...]:
+        """The hyperparameters with every condition's parent before its child.
+
+        Otherwise in the space's order: what an optimizer that builds a configuration one
+        value at a time (define-by-run) walks.
+
+        Raises:
+            InvalidSpaceError: The conditions form a cycle.
+        """
+        parents: dict[str, set[str]] = {name: set() for name in self._index}
+        for cond in self.conditions:
+            parents[cond.child].add(cond.parent)
+        done: dict[str, None] = {}
+        while len(done) < len(parents):
+            ready = [n for n, ps in parents.items() if n not in done and ps <= done.keys()]
+            if not ready:
+                cycle = sorted(n for n in parents if n not in done)
+                raise InvalidSpaceError(f"The conditions of {cycle} form a cycle.")
+            done.update(dict.fromkeys(ready))
+        return tuple(self._index[name] for name in done)
+
+    def conditions_of(self, name: str) -> tuple[Condition, ...]:
+        """The conditions that govern ``name`` (all must hold for it to be active)."""
+        return tuple(c for c in self.conditions if c.child == name)
+
     def active(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """``config`` without the values whose conditions do not hold (in dependency order)."""
         if not self.conditions:
@@ -288,11 +314,12 @@ class Space:
         """A configuration of the defaults (the midpoint of a range or first choice without one)."""
         config: dict[str, Any] = {}
         for hp in self.hyperparameters:
-            config[hp.name] = _default_of(hp)
+            config[hp.name] = default_of(hp)
         return self.active(config)
 
 
-def _default_of(hp: Hyperparameter) -> Any:
+def default_of(hp: Hyperparameter) -> Any:
+    """The default of ``hp``: its own, else the midpoint of its range or its first choice."""
     if hp.default is not None or isinstance(hp, Constant):
         return hp.default
     if isinstance(hp, Categorical):

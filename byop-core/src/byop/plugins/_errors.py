@@ -8,7 +8,7 @@ class PluginLoadError(ImportError):
 
 
 class UnknownFeatureError(LookupError):
-    """No plugin registered a feature (optimizer, sampler, parser or back end) by that name."""
+    """No plugin registered a feature (optimizer, sampler, parser, back end or builder) by name."""
 
     def __init__(self, kind: str, name: str, available: list[str], hint: str | None = None) -> None:
         self.kind = kind

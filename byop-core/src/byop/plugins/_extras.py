@@ -20,6 +20,7 @@ KNOWN_EXTRAS: Mapping[tuple[str, str], str] = {
     ("backends", "htcondor"): "byop[dask]",
     ("backends", "ray"): "byop[ray]",
     ("backends", "airflow"): "byop[airflow]",
+    ("builders", "sklearn"): "byop[sklearn]",
 }
 """``(kind, name)`` to the ``pip install`` argument that brings a feature byop knows of."""
 

@@ -85,10 +85,21 @@ def register_backends(register: Register) -> None:
     """
 
 
+@hookspec
+def register_builders(register: Register) -> None:
+    """Register pipeline builders: ``register(name, build)``.
+
+    ``configured.build(name, **options)`` calls ``build(node, **options)`` with the configured
+    pipeline (``byop.pipeline.Node``: every value set, one child per ``Choice``) and returns
+    what it builds (``"sklearn"``, from byop-sklearn, makes a scikit-learn estimator).
+    """
+
+
 HOOK_NAMES: tuple[str, ...] = (
     "register_optimizers",
     "register_samplers",
     "register_space_parsers",
     "register_backends",
+    "register_builders",
 )
 """Every hook, in the order the registries are filled."""

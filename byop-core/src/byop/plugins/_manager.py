@@ -24,10 +24,10 @@ from byop.plugins import _hookspecs
 from byop.plugins._errors import PluginLoadError, UnknownFeatureError
 from byop.plugins._extras import install_hint
 
-Kind = Literal["optimizers", "samplers", "space_parsers", "backends"]
+Kind = Literal["optimizers", "samplers", "space_parsers", "backends", "builders"]
 """The kinds of feature a plugin can register, one per hook."""
 
-KINDS: tuple[Kind, ...] = ("optimizers", "samplers", "space_parsers", "backends")
+KINDS: tuple[Kind, ...] = ("optimizers", "samplers", "space_parsers", "backends", "builders")
 
 BLOCK_ENV = "BYOP_BLOCK_PLUGINS"
 """Comma-separated plugin (entry-point) or distribution names that are never loaded."""
@@ -43,6 +43,7 @@ _SINGULAR: dict[Kind, str] = {
     "samplers": "sampler",
     "space_parsers": "space parser",
     "backends": "back end",
+    "builders": "builder",
 }
 
 

@@ -8,7 +8,9 @@ For back-end authors: a back end fulfils the `Backend` protocol. One whose engin
 future per call subclasses `FutureBackend`. One over another engine runs each call in a
 `Sandbox` on the engine's worker (`PackedFunction`, `PackedFunctions`, `pack_call`,
 `run_packed`, `unpickle_outcome`), to keep the process back end's limits and crash isolation
-there. `byop.testing.BackendConformance` checks a back end.
+there; one whose engine has an object store sends each function once per worker
+(`pack_arguments`, ``run_packed(..., function=)``, `load_function`).
+`byop.testing.BackendConformance` checks a back end.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from byop.scheduling._names import function_label
 from byop.scheduling._packing import (
     PackedFunction,
     PackedFunctions,
+    load_function,
+    pack_arguments,
     pack_call,
     unpickle_outcome,
 )
@@ -99,6 +103,8 @@ __all__ = [
     "WorkerThreads",
     "check_picklable",
     "function_label",
+    "load_function",
+    "pack_arguments",
     "pack_call",
     "parse_memory",
     "run_packed",

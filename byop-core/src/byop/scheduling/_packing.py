@@ -4,6 +4,12 @@ A back end ships each call as bytes (`pack_call`: a `PackedFunction` and the arg
 engine's worker passes them, unopened, to `run_packed`, which runs the call in a `Sandbox`
 and returns its outcome as bytes (`unpickle_outcome` reads them where the scheduler runs).
 The engine's worker in between never unpickles user objects.
+
+A function that closes over large data (an objective and its data set) should reach each
+worker once per run, not with every call: such a back end puts the function's `spec` in its
+engine's store once (Dask's ``scatter``, Ray's ``put``), sends each call's arguments alone
+(`pack_arguments`) with a reference to it, and the worker runs
+``run_packed(arguments, function=...)``, which keeps each function it has loaded, by key.
 """
 
 from __future__ import annotations
@@ -185,6 +191,27 @@ def pickle_call(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> bytes:
         return out
 
 
+def pack_arguments(args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> bytes:
+    """A call's arguments alone, as bytes: `run_packed` with ``function=`` takes them.
+
+    For a back end that sends the function once per worker (see the module's description).
+
+    Raises:
+        NotPicklableError: The arguments cannot be pickled (not even by cloudpickle).
+
+    Example:
+        ```python
+        from byop.scheduling import Limits, PackedFunction, pack_arguments, run_packed
+        from byop.scheduling import unpickle_outcome
+
+        packed = PackedFunction.of(abs, limits=None)
+        out = run_packed(pack_arguments((-3,), None), function=packed.spec, sandbox="limits")
+        assert unpickle_outcome(out) == (True, 3, None)
+        ```
+    """
+    return pickle_call(args, kwargs)
+
+
 _LENGTH = struct.Struct("!I")
 
 
@@ -202,6 +229,32 @@ def pack_call(fn: PackedFunction, args: tuple[Any, ...], kwargs: dict[str, Any] 
 
 
 _known: dict[bytes, PackedFunction] = {}  # the specs this process has seen, and their functions
+_loaded: dict[str, PackedFunction] = {}  # the functions sent once per worker, by key
+_MAX_KNOWN = 256
+
+
+FunctionSource = PackedFunction | bytes | Callable[[], bytes]
+"""A packed function, its `PackedFunction.spec`, or a function that fetches the spec."""
+
+
+def load_function(function: FunctionSource, key: str | None = None) -> PackedFunction:
+    """The packed function of a `PackedFunction.spec` (or the function), loaded once by key.
+
+    A worker process keeps what it loaded, so that a function sent once serves every call of
+    the run (its `PackedFunction` keeps the unpickled function too). With ``key``, a function
+    already loaded under it is returned without looking at ``function`` (which may then be a
+    function that fetches the spec, called only when needed).
+    """
+    if key is not None and (fn := _loaded.get(key)) is not None:
+        return fn
+    if isinstance(function, PackedFunction):
+        fn = function
+    else:
+        spec = function if isinstance(function, bytes | bytearray | memoryview) else function()
+        fn = pickle.loads(spec)
+    if len(_loaded) >= _MAX_KNOWN:
+        _loaded.clear()
+    return _loaded.setdefault(fn.key, fn)
 
 
 def unpack_call(call: bytes) -> tuple[PackedFunction, bytes]:
@@ -209,7 +262,7 @@ def unpack_call(call: bytes) -> tuple[PackedFunction, bytes]:
     spec = call[4 : 4 + n]
     fn = _known.get(spec)
     if fn is None:
-        if len(_known) >= 256:
+        if len(_known) >= _MAX_KNOWN:
             _known.clear()
         fn = _known[spec] = pickle.loads(spec)
     return fn, call[4 + n :]

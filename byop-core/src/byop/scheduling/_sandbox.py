@@ -33,8 +33,10 @@ from byop.scheduling._errors import CallCancelledError, NotPicklableError, Worke
 from byop.scheduling._execute import Outcome
 from byop.scheduling._leftovers import left_as_found
 from byop.scheduling._packing import (
+    FunctionSource,
     PackedFunction,
     PickledCall,
+    load_function,
     pickle_call,
     unpack_call,
     unpickle_outcome,
@@ -194,6 +196,8 @@ def thread_sandbox() -> Sandbox:
 def run_packed(
     call: bytes,
     *,
+    function: FunctionSource | None = None,
+    key: str | None = None,
     cancelled: Callable[[], bool] | None = None,
     where: str | None = None,
     sandbox: bool | Literal["limits"] = True,
@@ -201,7 +205,13 @@ def run_packed(
     """Run a call in the calling thread's sandbox: what an engine's worker runs.
 
     Args:
-        call: The call, from `pack_call` where the scheduler runs.
+        call: The call, from `pack_call` where the scheduler runs; with ``function``, its
+            arguments alone, from `pack_arguments`.
+        function: The call's function, sent apart from its calls (once per worker): a
+            `PackedFunction`, its ``spec``, or a function that fetches the spec (called only
+            when the function is not loaded yet). Loaded once per process, by its key.
+        key: The function's key (`PackedFunction.key`): a function already loaded under it is
+            used without looking at ``function`` again.
         cancelled: See `Sandbox.run`.
         where: The engine's worker, for the message of a `WorkerDiedError`.
         sandbox: ``"limits"`` runs a call without limits right here instead, in this thread:
@@ -214,7 +224,10 @@ def run_packed(
         in between never unpickles user objects (only the packed function's description),
         unless the call runs right here.
     """
-    fn, data = unpack_call(call)
+    if function is None:
+        fn, data = unpack_call(call)
+    else:
+        fn, data = load_function(function, key), call
     if sandbox is True or fn.limits is not None:
         return thread_sandbox().run_pickled(fn, data, cancelled=cancelled, where=where)
     # In the engine's worker process, which runs one call at a time: what the call leaves

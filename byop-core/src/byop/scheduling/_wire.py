@@ -59,6 +59,8 @@ class Channel:
                 if len(buf) >= 4 + n:
                     self._buf = buf[4 + n :]
                     return buf[4 : 4 + n]
+                if 4 + n - len(buf) > _CHUNK:
+                    return self._recv_large(n)
             wanted = _CHUNK
             if len(buf) >= 4:
                 wanted = max(wanted, 4 + _HEADER.unpack_from(buf, 0)[0] - len(buf))
@@ -66,6 +68,25 @@ class Channel:
             if not chunk:
                 return None
             self._buf = buf + chunk
+
+    def _recv_large(self, n: int) -> bytes | None:
+        """The rest of a large message, read into one buffer.
+
+        A pipe gives 64 KiB a read: joining the pieces one by one would copy the message over
+        and over (minutes for 200 MB).
+        """
+        have = self._buf
+        message = bytearray(4 + n)
+        message[: len(have)] = have
+        view = memoryview(message)
+        got = len(have)
+        while got < 4 + n:
+            read = os.readv(self.rfd, [view[got:]])
+            if not read:
+                return None
+            got += read
+        self._buf = b""
+        return bytes(view[4:])
 
     def close(self) -> None:
         """Close both pipes."""

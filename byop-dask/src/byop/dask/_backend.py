@@ -18,10 +18,11 @@ from byop.scheduling import (
     Call,
     CallCancelledError,
     FutureBackend,
+    PackedFunction,
     PackedFunctions,
     WorkerDiedError,
     function_label,
-    pack_call,
+    pack_arguments,
     unpickle_outcome,
 )
 
@@ -162,6 +163,7 @@ class DaskBackend(FutureBackend):
         self._owns_cluster = False
         self._owns_client = False
         self._packs = PackedFunctions()
+        self._specs: dict[str, Any] = {}  # function key -> its scattered spec (a Dask future)
         self._previous_handlers: dict[str, Any] = {}
         self._topics_lock = threading.Lock()
         self._listening = False
@@ -294,9 +296,24 @@ class DaskBackend(FutureBackend):
         from byop.dask._remote import run_on_worker
 
         packed = self._packs.of_call(call)
-        data = pack_call(packed, call.args, call.kwargs)
+        data = pack_arguments(call.args, call.kwargs)
+        spec = self._spec(packed)
         key = f"byop-{_slug(packed.name)}-{uuid.uuid4().hex}"
-        return key, self.client.submit(run_on_worker, data, key=key, pure=False)
+        return key, self.client.submit(run_on_worker, packed.key, spec, data, key=key, pure=False)
+
+    def _spec(self, packed: PackedFunction) -> Any:
+        """The function's spec in the cluster's memory: scattered once per run.
+
+        Each call depends on it, so a worker fetches it once (from the client or a peer) and
+        keeps it while the run goes on; the function and the data it closes over do not travel
+        with every call. Should the data be lost (every worker holding it left), it is
+        scattered again for the next calls.
+        """
+        spec = self._specs.get(packed.key)
+        if spec is None or spec.status != "finished":
+            spec = self.client.scatter(packed.spec, hash=False)
+            self._specs[packed.key] = spec
+        return spec
 
     def collect(self, items: list[tuple[Hashable, Any]]) -> list[Call]:
         """The calls that ended: outcomes fetched in one round trip, lost workers' calls failed."""
@@ -403,6 +420,7 @@ class DaskBackend(FutureBackend):
         self._owns_client = False
         self._stop_cluster()
         self._packs.clear()
+        self._specs.clear()  # releases the scattered functions on the cluster
         self._started.clear()
 
     def __repr__(self) -> str:

@@ -18,16 +18,20 @@ ANNOUNCE_AFTER = 0.5
 """Seconds a call runs before its worker announces it (quicker calls cost no message)."""
 
 
-def run_on_worker(call: bytes) -> bytes:
+def run_on_worker(key: str, function: bytes, call: bytes) -> bytes:
     """Run one byop call on this Dask worker; returns its pickled outcome and never raises.
 
-    The call runs in the sandbox process of this worker thread (see `byop.scheduling.Sandbox`);
+    ``function`` is the call's `PackedFunction.spec`, scattered once per run (a dependency
+    this worker fetched once and keeps), ``key`` its key and ``call`` the arguments. The call
+    runs in the sandbox process of this worker thread (see `byop.scheduling.Sandbox`);
     only bytes pass through here. While it runs, the task's state on the worker is watched
     every quarter second: once Dask cancels the task (the byop scheduler stopped, or its client
     went away), the sandbox is killed with the call.
     """
     where, cancelled = _this_task()
-    return run_packed(call, cancelled=cancelled, where=f"Dask worker {where}")
+    return run_packed(
+        call, function=function, key=key, cancelled=cancelled, where=f"Dask worker {where}"
+    )
 
 
 def _this_task() -> tuple[str, Callable[[], bool] | None]:

@@ -9,7 +9,17 @@ from attrs import field, frozen
 
 from byop.optimization import Metric, PendingTrials, Report, Trial, as_metrics, as_seed
 from byop.optuna._parser import optuna_module, to_optuna
-from byop.pipeline import InvalidSpaceError, Space
+from byop.pipeline import (
+    Categorical,
+    Condition,
+    Constant,
+    Float,
+    Hyperparameter,
+    Integer,
+    InvalidSpaceError,
+    NumpySampler,
+    Space,
+)
 from byop.serialization import register_type
 
 if TYPE_CHECKING:
@@ -28,8 +38,8 @@ class OptunaTrialInfo:
 
     Attributes:
         number: The trial's number in the study.
-        params: Every value Optuna sampled, including hyperparameters that the space's
-            conditions make inactive (which `Trial.config` leaves out).
+        params: Every value Optuna sampled (with byop's space: the active hyperparameters,
+            exactly `Trial.config`).
     """
 
     number: int
@@ -46,12 +56,13 @@ class OptunaOptimizer:
     with the value of each declared metric (in order), and a failure or a crash as ``FAIL``.
     Several metrics make a multi-objective study.
 
-    Conditions and forbidden combinations: a distribution dictionary is static, so Optuna
-    samples every hyperparameter on every trial. byop then removes the values that the space's
-    conditions make inactive, so ``trial.config`` holds only the active hyperparameters (as
-    with every other optimizer); Optuna still records every sampled value
-    (``trial.info.params``). A configuration with a forbidden combination is told to the study
-    as ``FAIL`` and another is asked for, so the objective never sees it.
+    Conditions and forbidden combinations: each trial is built define-by-run, walking byop's
+    space in dependency order (a condition's parent before its child) and suggesting only the
+    hyperparameters whose conditions hold, with their log scale; so Optuna samples, records
+    and learns from exactly the active hyperparameters, and ``trial.config`` holds exactly
+    them (nested choices included). A configuration with a forbidden combination is told to the
+    study as ``FAIL`` and another is asked for, so the objective never sees it. (With a
+    dictionary of Optuna distributions, every one is sampled on every trial.)
 
     Args:
         study: The study to ask and tell.
@@ -60,7 +71,10 @@ class OptunaOptimizer:
         metrics: The metrics the objective reports, one per direction of the study. By
             default ``cost``, in the study's direction.
         max_forbidden_retries: How many forbidden configurations in a row `ask` skips before
-            deciding that the forbidden clauses exclude everything.
+            deciding that the forbidden clauses exclude everything. A sampler that learns
+            nothing from failed trials (TPE) may keep proposing a forbidden one: after every
+            `FORBIDDEN_FALLBACK` in a row, a configuration drawn at random from the allowed
+            ones is enqueued for the study instead.
 
     Raises:
         ValueError: ``metrics`` disagree with the study's directions.
@@ -82,6 +96,9 @@ class OptunaOptimizer:
     PREFIX: ClassVar[str] = "optuna"
     """Trials are named ``optuna-<number in the study>``."""
 
+    FORBIDDEN_FALLBACK: ClassVar[int] = 10
+    """Forbidden proposals in a row after which an allowed random configuration is enqueued."""
+
     def __init__(
         self,
         *,
@@ -92,12 +109,16 @@ class OptunaOptimizer:
     ) -> None:
         optuna_mod = optuna_module()
         self.study = study
+        self._plan: tuple[tuple[Hyperparameter, tuple[Condition, ...]], ...] = ()
         if isinstance(space, Mapping) and _is_distribution_dict(space, optuna_mod):
             self.space: Space | None = None
             self.distributions: dict[str, BaseDistribution] = dict(space)
         else:
             self.space = Space.from_dict(space)
             self.distributions = to_optuna(self.space)
+            self._plan = tuple(
+                (hp, self.space.conditions_of(hp.name)) for hp in self.space.in_dependency_order()
+            )
         minimize = [d == optuna_mod.study.StudyDirection.MINIMIZE for d in study.directions]
         if metrics is None:
             if len(minimize) != 1:
@@ -207,13 +228,16 @@ class OptunaOptimizer:
         """
         study = self.study
         space = self.space
-        for _ in range(self.max_forbidden_retries):
-            optuna_trial = study.ask(self.distributions)
-            params = optuna_trial.params
+        for attempt in range(self.max_forbidden_retries):
+            if space is not None and attempt and attempt % self.FORBIDDEN_FALLBACK == 0:
+                allowed = NumpySampler().sample(space, seed=len(study.trials))
+                study.enqueue_trial(allowed, skip_if_exists=False)
             if space is None:
-                config = dict(params)
+                optuna_trial = study.ask(self.distributions)
+                config = dict(optuna_trial.params)
                 break
-            config = space.active(params) if space.conditions else dict(params)
+            optuna_trial = study.ask()
+            config = self._suggest(optuna_trial)
             if not space.forbidden or not space.is_forbidden(config):
                 break
             study.tell(optuna_trial, state=self._fail)  # never shown to the objective
@@ -224,7 +248,16 @@ class OptunaOptimizer:
             )
         number = optuna_trial.number
         name = self._pending.add(f"{self.PREFIX}-{number}", optuna_trial)
-        return self._pending.issue(Trial(name, config, OptunaTrialInfo(number, dict(params))))
+        info = OptunaTrialInfo(number, dict(optuna_trial.params))
+        return self._pending.issue(Trial(name, config, info))
+
+    def _suggest(self, optuna_trial: optuna.Trial) -> dict[str, Any]:
+        """Suggest the active hyperparameters, parents first (define-by-run)."""
+        config: dict[str, Any] = {}
+        for hp, conditions in self._plan:
+            if all(c.holds(config) for c in conditions):
+                config[hp.name] = _suggest_one(optuna_trial, hp)
+        return config
 
     def tell(self, report: Report[OptunaTrialInfo]) -> None:
         """Tell the study: success as ``COMPLETE`` with each metric's value, else ``FAIL``.
@@ -287,6 +320,17 @@ class OptunaOptimizer:
             f"sampler={type(self.study.sampler).__name__}, "
             f"metrics={[_describe(m) for m in self.metrics]}, pending={len(self._pending)})"
         )
+
+
+def _suggest_one(optuna_trial: optuna.Trial, hp: Hyperparameter) -> Any:
+    if isinstance(hp, Float):
+        return optuna_trial.suggest_float(hp.name, hp.lower, hp.upper, log=hp.log)
+    if isinstance(hp, Integer):
+        return optuna_trial.suggest_int(hp.name, hp.lower, hp.upper, log=hp.log)
+    if isinstance(hp, Categorical):
+        return optuna_trial.suggest_categorical(hp.name, list(hp.choices))
+    assert isinstance(hp, Constant)
+    return optuna_trial.suggest_categorical(hp.name, [hp.value])
 
 
 def _describe(metric: Metric) -> str:

@@ -35,7 +35,8 @@ def to_optuna(space: Space | Mapping[str, Any]) -> dict[str, BaseDistribution]:
       ``UserWarning`` says so;
     - **defaults** are dropped (Optuna has none; enqueue a trial to start from one);
     - **conditions** and **forbidden** combinations are not in a distribution dictionary:
-      `OptunaOptimizer` applies them to each sampled configuration instead.
+      `OptunaOptimizer` builds each trial define-by-run instead, suggesting only the active
+      hyperparameters, parents first, and skipping forbidden combinations.
 
     This is the space parser registered as ``"optuna"``: ``searchable(...).space(parser="optuna")``.
 

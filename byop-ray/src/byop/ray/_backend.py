@@ -19,7 +19,7 @@ from byop.scheduling import (
     PackedFunctions,
     WorkerDiedError,
     function_label,
-    pack_call,
+    pack_arguments,
     unpickle_outcome,
 )
 
@@ -149,6 +149,7 @@ class RayBackend(FutureBackend):
         self._owns_connection = False
         self._remote: Any = None
         self._packs = PackedFunctions()
+        self._specs: dict[str, list[Any]] = {}  # function key -> [its spec's object ref]
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -204,8 +205,14 @@ class RayBackend(FutureBackend):
     # ---------------------------------------------------------------- calls
     def launch(self, call: Call) -> tuple[Hashable, Any]:
         """Submit the call as a Ray task."""
-        ref = self._remote.remote(pack_call(self._packs.of_call(call), call.args, call.kwargs))
-        return call.id, ref
+        packed = self._packs.of_call(call)
+        spec = self._specs.get(packed.key)
+        if spec is None:
+            # In the object store once per run; in a list, so that Ray hands the reference
+            # over unresolved and a worker that has loaded the function never fetches it.
+            spec = self._specs[packed.key] = [import_ray().put(packed.spec)]
+        data = pack_arguments(call.args, call.kwargs)
+        return call.id, self._remote.remote(packed.key, spec, data)
 
     def watch(self, key: Hashable, handle: Any) -> None:
         """Hear of the task's end through its object reference's future."""
@@ -246,6 +253,7 @@ class RayBackend(FutureBackend):
         self._connected = False
         self._remote = None
         self._packs.clear()
+        self._specs.clear()
 
     def __repr__(self) -> str:
         return f"RayBackend({self.address or 'local'}, running={len(self._running)})"

@@ -10,22 +10,34 @@ class TestMyOptimizer(OptimizerConformance):
     optimizer_name = "my_optimizer"   # as registered by your plugin
 ```
 
-`cost_of` is the deterministic objective the suites use, and `mixed_space` /
-`conditional_space` the spaces they search.
+Mix `ConditionalSpaceConformance` into an optimizer's suite class for conditional and nested
+spaces (a pipeline's choices). `cost_of` is the deterministic objective the suites use, and
+`mixed_space`, `conditional_space` and `nested_space` (of `nested_pipeline`) the spaces they
+search.
 """
 
 from __future__ import annotations
 
 from byop.testing._backend_suite import BackendConformance
+from byop.testing._conditional_suite import (
+    ConditionalSpaceConformance,
+    active_names,
+    nested_pipeline,
+    nested_space,
+)
 from byop.testing._optimizer_suite import OptimizerConformance
 from byop.testing._sampler_suite import SamplerConformance
 from byop.testing._spaces import conditional_space, cost_of, mixed_space
 
 __all__ = [
     "BackendConformance",
+    "ConditionalSpaceConformance",
     "OptimizerConformance",
     "SamplerConformance",
+    "active_names",
     "conditional_space",
     "cost_of",
     "mixed_space",
+    "nested_pipeline",
+    "nested_space",
 ]
