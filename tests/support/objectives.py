@@ -58,6 +58,34 @@ def silent_trial(trial: Trial[Any]) -> Any:
     return None
 
 
+def large_result(trial: Trial[Any]) -> Any:
+    """Succeeds at once with ``config["mb"]`` megabytes of bytes as its result ``data``."""
+    with trial.begin():
+        return trial.success(cost=0.0, data=bytes(int(trial.config["mb"] * 1_000_000)))
+    return trial.fail()
+
+
+class SlowToSend:
+    """A value whose pickling takes ``seconds`` (a transfer slower than a trial's limit).
+
+    It arrives as the string ``"sent"``.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        time.sleep(self.seconds)  # stands for pickling and sending a very large result
+        return (str, ("sent",))
+
+
+def slow_to_send_trial(trial: Trial[Any]) -> Any:
+    """Succeeds at once with a result that takes ``config["send"]`` seconds to pickle."""
+    with trial.begin():
+        return trial.success(cost=0.0, data=SlowToSend(trial.config["send"]))
+    return trial.fail()
+
+
 # ------------------------------------------------------------------ faults, by name
 def _allocate_twice(limit: int) -> None:
     import numpy as np

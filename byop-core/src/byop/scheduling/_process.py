@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import pickle
 import select
 import signal
 import sys
@@ -27,14 +26,13 @@ from typing import Any
 
 from byop.scheduling._backend import check_picklable
 from byop.scheduling._call import Call, CallState
-from byop.scheduling._errors import CallCancelledError, NotPicklableError, WorkerDiedError
+from byop.scheduling._deaths import cpu_seconds, death_error
+from byop.scheduling._errors import CallCancelledError, NotPicklableError
 from byop.scheduling._launch import ExecProcess, PassedFd
 from byop.scheduling._limits import CPUTimeLimitExceeded, Limits, WallTimeLimitExceeded
 from byop.scheduling._names import function_label
-from byop.scheduling._wire import Channel
-from byop.scheduling._worker import PROTOCOL, worker_main
-
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+from byop.scheduling._wire import Channel, PickleFailedError, Progress, load
+from byop.scheduling._worker import worker_main
 
 GRACE = 0.3
 """Seconds past a wall-time or CPU-time limit after which a worker is killed from outside."""
@@ -51,12 +49,14 @@ class _Worker:
         "kill_reason",
         "pid",
         "process",
+        "progress",
         "sentinel",
     )
 
-    def __init__(self, process: Any, channel: Channel) -> None:
+    def __init__(self, process: Any, channel: Channel, progress: Progress) -> None:
         self.process = process
         self.channel = channel
+        self.progress = progress
         self.pid: int = process.pid
         self.sentinel: int = process.sentinel
         self.functions: set[int] = set()
@@ -65,33 +65,6 @@ class _Worker:
         self.kill_reason: BaseException | None = None
         self.cpu_at_start = 0.0
         self.cpu_deadline: float | None = None
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime + stime
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-_HINTS = {
-    "SIGKILL": (
-        " SIGKILL comes from `kill -9`, from byop enforcing a limit, or from the kernel's "
-        "out-of-memory killer when the machine runs out of memory (set a memory_limit)."
-    ),
-    "SIGSEGV": " A segmentation fault: native code crashed.",
-    "SIGABRT": " The process aborted (a failed assertion in native code, or abort()).",
-    "SIGBUS": " A bus error in native code.",
-}
 
 
 class ProcessBackend:
@@ -154,17 +127,19 @@ class ProcessBackend:
     def _spawn(self) -> _Worker:
         to_worker_r, to_worker_w = os.pipe()
         to_main_r, to_main_w = os.pipe()
+        progress = Progress()
         args: tuple[Any, ...]
         process: Any
         if self.start_method == "exec":
-            process = ExecProcess(to_worker_r, to_main_w)
+            process = ExecProcess(to_worker_r, to_main_w, progress.fd)
         else:
             if self.start_method == "fork":
                 # A forked worker inherits every descriptor: it closes those not its own.
-                args = (to_worker_r, to_main_w, [*self._inherited_fds(), to_worker_w, to_main_r])
+                close = [*self._inherited_fds(), to_worker_w, to_main_r]
+                args = (to_worker_r, to_main_w, close, progress.fd)
             else:
                 # Only the descriptors passed reach a spawned worker (at other numbers).
-                args = (PassedFd(to_worker_r), PassedFd(to_main_w), [])
+                args = (PassedFd(to_worker_r), PassedFd(to_main_w), [], PassedFd(progress.fd))
             process = self._ctx.Process(
                 target=worker_main, args=args, name="byop-worker", daemon=False
             )
@@ -175,7 +150,8 @@ class ProcessBackend:
             os.setpgid(process.pid, process.pid)
         os.close(to_worker_r)
         os.close(to_main_w)
-        worker = _Worker(process, Channel(to_main_r, to_worker_w))
+        progress.close_fd()
+        worker = _Worker(process, Channel(to_main_r, to_worker_w), progress)
         self._workers[worker.pid] = worker
         self._fd_owner[to_main_r] = (worker, False)
         self._fd_owner[worker.sentinel] = (worker, True)
@@ -214,18 +190,14 @@ class ProcessBackend:
         key: int = call.handle
         registration = None if key in worker.functions else self._functions[key]
         try:
-            data = pickle.dumps(
-                (call.id, key, registration, call.args, call.kwargs or None), PROTOCOL
-            )
-        except Exception as e:
+            worker.channel.send((call.id, key, registration, call.args, call.kwargs or None))
+        except PickleFailedError as e:
             self._idle.appendleft(worker)
             raise NotPicklableError(
                 f"The arguments of {function_label(call.fn)} cannot be sent to a worker process: "
-                f"{type(e).__name__}: {e}. Pass plain data (numbers, strings, dicts, arrays, "
-                "attrs classes) and create other objects inside the function."
-            ) from e
-        try:
-            worker.channel.send(data)
+                f"{e}. Pass plain data (numbers, strings, dicts, arrays, attrs classes) and "
+                "create other objects inside the function."
+            ) from e.__cause__
         except OSError:
             # The worker is gone; the death is noticed by wait(). Queue the call again.
             self._queue.appendleft(call)
@@ -239,7 +211,7 @@ class ProcessBackend:
             if limits.wall_time is not None:
                 worker.kill_at = time.monotonic() + limits.wall_time + self.grace
             if limits.cpu_time is not None:
-                worker.cpu_at_start = _cpu_seconds(worker.pid)
+                worker.cpu_at_start = cpu_seconds(worker.pid)
                 worker.cpu_deadline = limits.cpu_time + self.grace
 
     # ---------------------------------------------------------------- waiting
@@ -303,7 +275,7 @@ class ProcessBackend:
             return None
         if not messages:
             return None  # a partial message, or end of file (the sentinel reports the death)
-        call_id, ok, value, tb = pickle.loads(messages[-1])
+        call_id, ok, value, tb = load(messages[-1])
         call = worker.call
         worker.call = None
         if worker.kill_at is not None or worker.cpu_deadline is not None:
@@ -345,19 +317,7 @@ class ProcessBackend:
             call = worker.call
             if call is None or call.limits is None:
                 continue
-            reason: BaseException | None = None
-            if worker.kill_at is not None and now >= worker.kill_at:
-                reason = WallTimeLimitExceeded(
-                    f"the call ran past its wall-time limit of {call.limits.wall_time:g} s and "
-                    f"did not stop within {self.grace:g} s; its worker was killed"
-                )
-            elif worker.cpu_deadline is not None:
-                used = _cpu_seconds(worker.pid) - worker.cpu_at_start
-                if used >= worker.cpu_deadline:
-                    reason = CPUTimeLimitExceeded(
-                        f"the call used more than its CPU-time limit of "
-                        f"{call.limits.cpu_time:g} s and did not stop; its worker was killed"
-                    )
+            reason = self._overdue(worker, call, call.limits, now)
             if reason is not None:
                 worker.kill_reason = reason
                 self._kill(worker)
@@ -365,6 +325,48 @@ class ProcessBackend:
                 if finished is not None:
                     out.append(finished)
         return out
+
+    def _overdue(
+        self, worker: _Worker, call: Call, limits: Limits, now: float
+    ) -> BaseException | None:
+        """Why ``worker`` must be killed now (its call ran past a limit), or ``None``.
+
+        A limit counts from when the worker started the call, and stops when the call returns:
+        neither the worker's start-up nor the transfer of a large result counts.
+        """
+        wall = worker.kill_at is not None and now >= worker.kill_at
+        cpu_used = 0.0
+        if not wall:
+            if worker.cpu_deadline is None:
+                return None
+            cpu_used = cpu_seconds(worker.pid) - worker.cpu_at_start
+            if cpu_used < worker.cpu_deadline:
+                return None
+        started, started_at, ended = worker.progress.read()
+        if ended == call.id:  # it returned in time; what takes long is sending its result
+            worker.kill_at = None
+            worker.cpu_deadline = None
+            self._limited -= 1
+            return None
+        if started != call.id:  # not started yet: the worker is starting up or reading it
+            if worker.kill_at is not None and limits.wall_time is not None:
+                worker.kill_at = now + limits.wall_time + self.grace
+            if worker.cpu_deadline is not None:
+                worker.cpu_at_start = cpu_seconds(worker.pid)
+            return None
+        if wall and limits.wall_time is not None:
+            deadline = started_at + limits.wall_time + self.grace
+            if now < deadline:
+                worker.kill_at = deadline
+                return None
+            return WallTimeLimitExceeded(
+                f"the call ran past its wall-time limit of {limits.wall_time:g} s and "
+                f"did not stop within {self.grace:g} s; its worker was killed"
+            )
+        return CPUTimeLimitExceeded(
+            f"the call used more than its CPU-time limit of {limits.cpu_time:g} s "
+            "and did not stop; its worker was killed"
+        )
 
     def _kill(self, worker: _Worker) -> None:
         """Kill the worker and its process group (what its calls started), and reap it."""
@@ -392,27 +394,8 @@ class ProcessBackend:
         if worker.kill_reason is not None:
             call.fail(worker.kill_reason, None)
             return call
-        call.fail(self._death_error(worker, call), None)
+        call.fail(death_error(worker.pid, worker.process.exitcode, call.fn), None)
         return call
-
-    def _death_error(self, worker: _Worker, call: Call) -> WorkerDiedError:
-        code = worker.process.exitcode
-        what = function_label(call.fn)
-        if code is not None and code < 0:
-            name = _signal_name(-code)
-            return WorkerDiedError(
-                f"The worker process (pid {worker.pid}) running {what} was killed by "
-                f"{name}.{_HINTS.get(name, '')}",
-                pid=worker.pid,
-                signal=name,
-            )
-        return WorkerDiedError(
-            f"The worker process (pid {worker.pid}) running {what} exited with code {code} "
-            "before the call returned (os._exit(), sys.exit() from a thread, or native code "
-            "ending the process).",
-            pid=worker.pid,
-            exitcode=code,
-        )
 
     def _forget(self, worker: _Worker) -> None:
         self._workers.pop(worker.pid, None)
@@ -423,6 +406,7 @@ class ProcessBackend:
         with contextlib.suppress(ValueError):
             self._idle.remove(worker)
         worker.channel.close()
+        worker.progress.close()
 
     def wakeup(self) -> None:
         """Wake `wait` from any thread."""
@@ -454,7 +438,7 @@ class ProcessBackend:
                 worker.call = None
             else:
                 with contextlib.suppress(OSError):
-                    worker.channel.send(pickle.dumps(None))
+                    worker.channel.send(None)
         deadline = time.monotonic() + 2.0
         for worker in list(self._workers.values()):
             worker.process.join(max(0.0, deadline - time.monotonic()))

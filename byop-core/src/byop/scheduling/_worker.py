@@ -21,10 +21,9 @@ from byop.scheduling._errors import NotPicklableError
 from byop.scheduling._execute import execute
 from byop.scheduling._limits import Limits
 from byop.scheduling._names import function_label
-from byop.scheduling._wire import Channel
+from byop.scheduling._wire import PROTOCOL, Channel, PickleFailedError, Progress, load
 
-PROTOCOL = pickle.HIGHEST_PROTOCOL
-"""The pickle protocol of every message between the main process and its workers."""
+__all__ = ["PROTOCOL", "unsendable", "worker_main"]
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -92,7 +91,7 @@ def _reap(block_for: list[int] | None = None) -> None:
             return
 
 
-def worker_main(rfd: int, wfd: int, close_fds: list[int]) -> None:
+def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> None:
     """The loop of one worker process: receive a call, run it, send the outcome back."""
     for fd in close_fds:
         with contextlib.suppress(OSError):
@@ -105,35 +104,37 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int]) -> None:
         os._exit(0)  # the main process died before we got here
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     channel = Channel(rfd, wfd)
+    progress = Progress(progress_fd)
+    progress.close_fd()
     me = os.getpid()
     functions: dict[int, tuple[Any, Limits | None]] = {}
     recv = channel.recv
     send = channel.send
-    loads = pickle.loads
-    dumps = pickle.dumps
     while True:
         try:
-            data = recv()
+            message = recv()
         except OSError:
             return
-        if data is None:
-            return
-        message = loads(data)
         if message is None:
             return
-        call_id, key, registration, args, kwargs = message
+        request = load(message)
+        if request is None:
+            return
+        call_id, key, registration, args, kwargs = request
         if registration is not None:
             fn_bytes, limits = registration
-            functions[key] = (loads(fn_bytes), limits)
+            functions[key] = (pickle.loads(fn_bytes), limits)
         fn, limits = functions[key]
+        progress.started(call_id)
         ok, value, tb = execute(fn, args, kwargs, limits)
+        progress.ended(call_id)  # from here on, the time taken is the transfer's
         _end_children(me)
         try:
-            out = dumps((call_id, ok, value, tb), PROTOCOL)
-        except Exception as e:
-            out = dumps((call_id, False, unsendable(fn, ok, value, e), tb), PROTOCOL)
-        try:
-            send(out)
+            try:
+                send((call_id, ok, value, tb))
+            except PickleFailedError as e:
+                cause = e.__cause__ if isinstance(e.__cause__, Exception) else e
+                send((call_id, False, unsendable(fn, ok, value, cause), tb))
         except OSError:
             return
 

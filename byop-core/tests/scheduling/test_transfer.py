@@ -1,0 +1,177 @@
+"""Results and arguments crossing the process back end's pipes: any size, linear, not timed."""
+
+from __future__ import annotations
+
+import os
+import random
+import select
+import threading
+import tracemalloc
+
+import numpy as np
+import pytest
+from support.objectives import large_result, slow_to_send_trial
+
+from byop.optimization import Trial
+from byop.scheduling import ProcessBackend, Scheduler, Task
+from byop.scheduling._wire import Channel, load
+
+
+def _pipe_channels() -> tuple[Channel, Channel]:
+    r, w = os.pipe()
+    return Channel(-1, w), Channel(r, -1)
+
+
+def _read_all(reader: Channel, n: int) -> list[object]:
+    """Read ``n`` messages as the main process does: poll, then one read per readiness."""
+    poll = select.poll()
+    poll.register(reader.rfd, select.POLLIN)
+    out: list[object] = []
+    while len(out) < n:
+        assert poll.poll(30_000), "nothing arrived within 30 s"
+        messages = reader.read_ready()
+        assert messages is not None, "the pipe closed early"
+        out.extend(load(m) for m in messages)
+    return out
+
+
+def test_a_large_message_is_read_into_one_buffer_of_its_size():
+    # The reader rebuilt its buffer with `buf + chunk` for every 64 KiB read: quadratic in
+    # the size (40 MB took 9 s) and, at the end, two copies of the message in memory at once.
+    # Read linearly, the message is read straight into one buffer of its size.
+    size = 40_000_000
+    payload = np.arange(size // 8, dtype=np.float64)
+    writer, reader = _pipe_channels()
+    tracemalloc.start()
+    try:
+        sender = threading.Thread(target=writer.send, args=((1, payload),))
+        sender.start()
+        [(tag, back)] = _read_all(reader, 1)
+        sender.join()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        writer.close()
+        reader.close()
+    assert tag == 1 and np.array_equal(back, payload)
+    assert back.flags.writeable
+    assert peak < size + 2_000_000, f"reading a {size} B message took {peak} B at peak"
+    assert reader.reads <= size // (1 << 16) + 4
+
+
+def test_large_bytes_are_read_linearly_too():
+    size = 20_000_000
+    payload = os.urandom(1000) * (size // 1000)
+    writer, reader = _pipe_channels()
+    sender = threading.Thread(target=writer.send, args=(payload,))
+    sender.start()
+    tracemalloc.start()
+    try:
+        [back] = _read_all(reader, 1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        sender.join()
+        writer.close()
+        reader.close()
+    assert back == payload
+    # The message's buffer, and the bytes unpickled from it: never a third copy.
+    assert peak < 2 * size + 2_000_000, f"reading a {size} B message took {peak} B at peak"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_messages_cut_anywhere_arrive_whole_and_in_order(seed):
+    rng = random.Random(seed)
+    big = np.arange(40_000, dtype=np.int64)  # 320 kB: out of band
+    messages = [
+        None,
+        (1, "a" * rng.randrange(200_000)),
+        {"x": big, "y": [big[:10], big]},
+        b"",
+        list(range(rng.randrange(1000))),
+    ]
+    writer, raw = _pipe_channels()
+    wire = bytearray()
+    for m in messages:
+        sender = threading.Thread(target=writer.send, args=(m,))
+        sender.start()
+        while sender.is_alive() or _readable(raw.rfd):
+            if _readable(raw.rfd):
+                wire += os.read(raw.rfd, 1 << 20)
+        sender.join()
+    writer.close()
+    raw.close()
+    # Feed the bytes again, cut at random places, one read per piece.
+    r, w = os.pipe()
+    reader = Channel(r, -1)
+    got: list[object] = []
+    at = 0
+    while at < len(wire):
+        piece = rng.choice([1, 2, 3, 7, 13, 4096, 60_000, 65_536])
+        os.write(w, wire[at : at + piece])
+        at += piece
+        while _readable(r):
+            ready = reader.read_ready()
+            assert ready is not None
+            got.extend(load(m) for m in ready)
+    os.close(w)
+    reader.close()
+    assert len(got) == len(messages)
+    assert got[0] is None and got[1] == messages[1] and got[3] == b"" and got[4] == messages[4]
+    assert np.array_equal(got[2]["x"], big) and np.array_equal(got[2]["y"][1], big)
+
+
+def _readable(fd: int) -> bool:
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
+
+
+def test_a_40mb_result_under_a_2s_wall_time_limit_succeeds():
+    scheduler = Scheduler.with_processes(1)
+    task = Trial.Task(large_result, scheduler, wall_time_limit=2.0)
+    reports = []
+
+    @scheduler.on_start
+    def start():
+        task(Trial(name="big", config={"mb": 40}))
+
+    task.on_report(reports.append)
+    scheduler.run(timeout=120)
+    [report] = reports
+    assert report.status.value == "success", report.exception
+    assert len(report["data"]) == 40_000_000
+
+
+def test_sending_a_result_does_not_count_against_the_wall_time_limit():
+    # The trial returns at once; pickling its result takes 1 s, far past the limit and the
+    # back end's grace: the limit covers the trial, not the transfer of its finished result.
+    scheduler = Scheduler(ProcessBackend(1, grace=0.05))
+    task = Trial.Task(slow_to_send_trial, scheduler, wall_time_limit=0.2)
+    reports = []
+
+    @scheduler.on_start
+    def start():
+        task(Trial(name="slow-send", config={"send": 1.0}))
+
+    task.on_report(reports.append)
+    scheduler.run(timeout=120)
+    [report] = reports
+    assert report.status.value == "success", report.exception
+    assert report["data"] == "sent"
+
+
+def test_large_arguments_reach_the_worker():
+    scheduler = Scheduler.with_processes(1)
+    task = Task(len, scheduler)
+    results = []
+    task.on_result(lambda call, result: results.append(result))
+
+    @scheduler.on_start
+    def start():
+        task(np.ones(5_000_000))  # 40 MB, out of band
+        task(b"x" * 30_000_000)  # 30 MB, in the pickle
+        task([1, 2, 3])
+
+    scheduler.run(timeout=120)
+    assert sorted(results) == [3, 5_000_000, 30_000_000]
