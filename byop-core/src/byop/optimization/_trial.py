@@ -176,6 +176,7 @@ REPORT_TYPES: dict[ReportStatus, type[Report[Any]]] = {
     ReportStatus.FAIL: FailReport,
     ReportStatus.CRASHED: CrashReport,
 }
+_BY_VALUE: dict[str, type[Report[Any]]] = {s.value: t for s, t in REPORT_TYPES.items()}
 
 
 class _Begin:
@@ -294,12 +295,28 @@ class Trial(Generic[Info]):
             self._timer = Timer()
 
     def times(self) -> tuple[TimeInterval, TimeInterval]:
-        """The wall-clock and CPU intervals of the trial so far (or of its ``begin()`` block)."""
+        """The wall-clock and CPU intervals of the trial so far (or of its ``begin()`` block).
+
+        Once the trial has reported, they are the intervals of its report.
+        """
         if self._times is not None:
             return self._times
         if self._timer is not None:
             return self._timer.stop()
         return (TimeInterval.instant(TimeKind.WALL), TimeInterval.instant(TimeKind.CPU))
+
+    def _final_times(self) -> tuple[TimeInterval, TimeInterval]:
+        """`times`, kept: the clock stops at the trial's report.
+
+        So the end of ``begin()``'s block does not read the clocks again.
+        """
+        times = self._times
+        if times is None:
+            timer = self._timer
+            if timer is None:
+                return self.times()
+            times = self._times = timer.stop()
+        return times
 
     def end(
         self,
@@ -330,28 +347,31 @@ class Trial(Generic[Info]):
         self._report = report
         return report
 
-    def receive(self, payload: ReportPayload) -> Report[Info]:
+    def receive(self, payload: ReportPayload | tuple[Any, ...]) -> Report[Info]:
         """The trial's report, from the payload its worker sent back; the trial keeps it.
 
-        When the trial ran in this process, its own report is the one the payload was made of,
-        and is returned as it is.
+        ``payload`` is a `ReportPayload`, or a plain tuple of its fields in order (what the
+        process back end sends: it pickles smaller and faster). When the trial ran in this
+        process, its own report is the one the payload was made of, and is returned as it is.
         """
+        status, results, wall0, wall1, wall_d, cpu0, cpu1, cpu_d, exception, tb = payload
         current = self._report
-        if (
-            current is not None
-            and current.results is payload.results
-            and current.exception is payload.exception
-        ):
+        if current is not None and current.results is results and current.exception is exception:
             return current
-        report = REPORT_TYPES[ReportStatus(payload.status)](
+        try:
+            kind = _BY_VALUE[status]
+        except (KeyError, TypeError):
+            raise ValueError(
+                f"Trial {self.name!r} received a payload with status {status!r}; expected one "
+                f"of {', '.join(repr(s.value) for s in ReportStatus)}."
+            ) from None
+        report = kind(
             self,
-            payload.results,
-            TimeInterval(
-                payload.wall_start, payload.wall_end, payload.wall_duration, TimeKind.WALL
-            ),
-            TimeInterval(payload.cpu_start, payload.cpu_end, payload.cpu_duration, TimeKind.CPU),
-            payload.exception,
-            payload.traceback,
+            results,
+            TimeInterval(wall0, wall1, wall_d, TimeKind.WALL),
+            TimeInterval(cpu0, cpu1, cpu_d, TimeKind.CPU),
+            exception,
+            tb,
         )
         self._report = report
         return report
@@ -369,14 +389,14 @@ class Trial(Generic[Info]):
 
     def success(self, **results: Any) -> SuccessReport[Info]:
         """End the trial as a success with the given results, e.g. ``cost=0.1``."""
-        wall, cpu = self.times()
+        wall, cpu = self._final_times()
         report: SuccessReport[Info] = SuccessReport(self, results, wall, cpu)
         self._finish(report)
         return report
 
     def fail(self, **results: Any) -> FailReport[Info]:
         """End the trial as a failure, with the exception ``begin()`` caught, if any."""
-        wall, cpu = self.times()
+        wall, cpu = self._final_times()
         report: FailReport[Info] = FailReport(
             self, results, wall, cpu, self._exception, self._traceback
         )
@@ -389,7 +409,7 @@ class Trial(Generic[Info]):
         """End the trial as crashed: nothing came back but (possibly) an exception."""
         if traceback is None and exception is not None and exception.__traceback__ is not None:
             traceback = "".join(_tb.format_exception(exception))
-        wall, cpu = self.times()
+        wall, cpu = self._final_times()
         report: CrashReport[Info] = CrashReport(self, {}, wall, cpu, exception, traceback)
         self._finish(report)
         return report

@@ -159,57 +159,110 @@ def resident_memory() -> int:
 
 
 # ---------------------------------------------------------------------- main-thread mode
+try:  # the C functions under `signal.signal`, without its enum conversions (ten times faster)
+    import _signal as _raw_signal  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover - not CPython
+    _raw_signal = signal
+
+
+class _State:
+    """This process's limit state: which timers are armed, and what to restore."""
+
+    resident = False
+    """A byop worker process: the handlers stay installed between calls."""
+    wall_armed = False
+    cpu_armed = False
+    wall_limit = 0.0
+    cpu_limit = 0.0
+    data_limit: tuple[int, int] | None = None
+    """A worker's own ``RLIMIT_DATA``, read once."""
+
+
+def keep_handlers_installed() -> None:
+    """For byop's worker processes: the limits' signal handlers stay installed between calls.
+
+    Installing and restoring a handler around each call costs more than the rest of a small
+    call's limits; between calls the handlers ignore their signals. A call that replaces a
+    handler gets byop's back at the next limited call.
+    """
+    _State.resident = True
+
+
 class _Kernel:
     """Limits enforced by timers, signals and rlimits, for a call in a process's main thread."""
 
-    __slots__ = ("_limits", "_old_alarm", "_old_data", "_old_prof", "memory_ceiling")
+    __slots__ = ("_limits", "_old_alarm", "_old_data", "_old_prof")
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
         self._old_alarm: Any = None
         self._old_prof: Any = None
         self._old_data: tuple[int, int] | None = None
-        self.memory_ceiling: int | None = None
 
     def __enter__(self) -> None:
         limits = self._limits
+        resident = _State.resident
         if limits.memory is not None:
-            self._old_data = resource.getrlimit(resource.RLIMIT_DATA)
+            old = _State.data_limit if resident else None
+            if old is None:
+                old = resource.getrlimit(resource.RLIMIT_DATA)
+                if resident:
+                    _State.data_limit = old
             ceiling = data_segment() + limits.memory
-            hard = self._old_data[1]
+            hard = old[1]
             if hard != resource.RLIM_INFINITY:
                 ceiling = min(ceiling, hard)
             resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
-            self.memory_ceiling = ceiling
+            self._old_data = old
         if limits.wall_time is not None:
-            self._old_alarm = signal.signal(signal.SIGALRM, _raise_wall)
+            _State.wall_limit = limits.wall_time
+            self._old_alarm = _install(signal.SIGALRM, _raise_wall, resident)
+            _State.wall_armed = True
             signal.setitimer(signal.ITIMER_REAL, limits.wall_time)
         if limits.cpu_time is not None:
-            self._old_prof = signal.signal(signal.SIGPROF, _raise_cpu)
+            _State.cpu_limit = limits.cpu_time
+            self._old_prof = _install(signal.SIGPROF, _raise_cpu, resident)
+            _State.cpu_armed = True
             signal.setitimer(signal.ITIMER_PROF, limits.cpu_time)
 
     def __exit__(self, *exc: object) -> None:
         limits = self._limits
+        resident = _State.resident
         if limits.wall_time is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._old_alarm)
+            _State.wall_armed = False
+            if not resident:
+                _raw_signal.signal(signal.SIGALRM, self._old_alarm)
         if limits.cpu_time is not None:
             signal.setitimer(signal.ITIMER_PROF, 0)
-            signal.signal(signal.SIGPROF, self._old_prof)
+            _State.cpu_armed = False
+            if not resident:
+                _raw_signal.signal(signal.SIGPROF, self._old_prof)
         if self._old_data is not None:
             resource.setrlimit(resource.RLIMIT_DATA, self._old_data)
 
 
-_wall_limit: list[float] = [0.0]
-_cpu_limit: list[float] = [0.0]
+def _install(signum: int, handler: Any, resident: bool) -> Any:
+    """Install ``handler`` for ``signum``; the handler it replaced (``None`` if kept)."""
+    if resident:
+        if _raw_signal.getsignal(signum) is not handler:
+            _raw_signal.signal(signum, handler)
+        return None
+    return _raw_signal.signal(signum, handler)
 
 
 def _raise_wall(signum: int, frame: FrameType | None) -> None:
-    raise WallTimeLimitExceeded(f"the call ran past its wall-time limit of {_wall_limit[0]:g} s")
+    if _State.wall_armed:
+        raise WallTimeLimitExceeded(
+            f"the call ran past its wall-time limit of {_State.wall_limit:g} s"
+        )
 
 
 def _raise_cpu(signum: int, frame: FrameType | None) -> None:
-    raise CPUTimeLimitExceeded(f"the call used more than its CPU-time limit of {_cpu_limit[0]:g} s")
+    if _State.cpu_armed:
+        raise CPUTimeLimitExceeded(
+            f"the call used more than its CPU-time limit of {_State.cpu_limit:g} s"
+        )
 
 
 # ---------------------------------------------------------------------- thread mode
@@ -361,11 +414,12 @@ def _human(n: int) -> str:
     return f"{n} B"
 
 
+_LINUX = sys.platform == "linux"
+
+
 def enforcer(limits: Limits) -> _Kernel | _Watched:
     """The context manager that enforces ``limits`` on the code it wraps, here."""
-    if threading.current_thread() is threading.main_thread() and sys.platform == "linux":
-        _wall_limit[0] = limits.wall_time or 0.0
-        _cpu_limit[0] = limits.cpu_time or 0.0
+    if _LINUX and threading.get_ident() == threading.main_thread().ident:
         return _Kernel(limits)
     return _Watched(limits)
 

@@ -15,6 +15,7 @@ started.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import os
 import select
@@ -22,6 +23,7 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from byop.scheduling._backend import check_picklable
@@ -36,6 +38,22 @@ from byop.scheduling._worker import worker_main
 
 GRACE = 0.3
 """Seconds past a wall-time or CPU-time limit after which a worker is killed from outside."""
+
+
+class _Function:
+    """A function registered with the back end: what a worker needs to run its calls."""
+
+    __slots__ = ("data", "fn", "key", "limits", "wire")
+
+    def __init__(self, key: int, fn: Any, limits: Limits | None) -> None:
+        self.key = key
+        self.fn = fn  # held, so that its id is not reused while registered
+        self.limits = limits
+        self.data = check_picklable(fn, function_label(fn))
+        # A function with a wire form (a `TrialRunner`) sends its arguments as plain data.
+        self.wire: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = getattr(
+            fn, "wire_args", None
+        )
 
 
 class _Worker:
@@ -82,6 +100,7 @@ class ProcessBackend:
     """
 
     name = "processes"
+    exhausted = False
 
     def __init__(
         self, n_workers: int | None = 1, *, start_method: str | None = None, grace: float = GRACE
@@ -101,8 +120,8 @@ class ProcessBackend:
         self._workers: dict[int, _Worker] = {}  # by pid
         self._idle: deque[_Worker] = deque()
         self._queue: deque[Call] = deque()
-        self._functions: dict[int, tuple[bytes, Limits | None]] = {}
-        self._function_keys: dict[int, int] = {}
+        self._functions: dict[tuple[int, int], _Function] = {}  # by function and limits
+        self._keys = itertools.count()
         self._poll = select.poll()
         self._fd_owner: dict[int, tuple[_Worker, bool]] = {}
         self._wake_r = -1
@@ -175,22 +194,24 @@ class ProcessBackend:
         else:
             self._queue.append(call)
 
-    def _registration(self, call: Call) -> int:
+    def _registration(self, call: Call) -> None:
         fn = call.fn
-        key = self._function_keys.get(id(fn))
-        if key is None:
-            data = check_picklable(fn, function_label(fn))
-            key = len(self._functions)
-            self._functions[key] = (data, call.applied_limits)
-            self._function_keys[id(fn)] = key
-        call.handle = key
-        return key
+        limits = call.applied_limits
+        entry = self._functions.get((id(fn), id(limits)))
+        if entry is None or entry.fn is not fn or entry.limits is not limits:
+            entry = _Function(next(self._keys), fn, limits)
+            self._functions[(id(fn), id(limits))] = entry
+        call.handle = entry
 
     def _dispatch(self, worker: _Worker, call: Call) -> None:
-        key: int = call.handle
-        registration = None if key in worker.functions else self._functions[key]
+        entry: _Function = call.handle
+        key = entry.key
+        registration = None
+        if key not in worker.functions:
+            registration = (entry.data, entry.limits, entry.wire is not None)
+        args = call.args if entry.wire is None else entry.wire(call.args)
         try:
-            worker.channel.send((call.id, key, registration, call.args, call.kwargs or None))
+            worker.channel.send((call.id, key, registration, args, call.kwargs or None))
         except PickleFailedError as e:
             self._idle.appendleft(worker)
             raise NotPicklableError(
@@ -248,12 +269,15 @@ class ProcessBackend:
                     call = self._died(worker)
                     if call is not None:
                         finished.append(call)
-            finished.extend(self._enforce())
+            if self._limited or self._late_failures:
+                finished.extend(self._enforce())
             if woken or (end is not None and time.monotonic() >= end):
                 break
         return finished
 
     def _poll_timeout(self, end: float | None) -> int | None:
+        if end is None and not self._limited:
+            return None
         now = time.monotonic()
         nearest = end
         for w in self._workers.values() if self._limited else ():
@@ -288,7 +312,10 @@ class ProcessBackend:
             self._idle.append(worker)
         if call is None or call.id != call_id:
             return None
-        call.record((ok, value, tb))
+        if ok:
+            call.succeed(value)
+        else:
+            call.fail(value, tb)
         return call
 
     def _dispatch_next(self, worker: _Worker) -> None:
@@ -456,7 +483,6 @@ class ProcessBackend:
                     os.close(fd)
         self._wake_r = self._wake_w = -1
         self._functions.clear()
-        self._function_keys.clear()
         self._limited = 0
         return ended
 

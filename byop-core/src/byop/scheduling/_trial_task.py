@@ -87,6 +87,22 @@ class TrialRunner:
                 )
         return report.payload()
 
+    # The wire form, for back ends that send calls as bytes (the process back end): a trial
+    # travels as its plain fields, and its report comes back as a plain tuple, so that no
+    # class is named in either message.
+    @staticmethod
+    def wire_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The arguments of `call_wire` for a call with ``args`` (where the call is sent)."""
+        trial = args[0]
+        if trial.report is not None or trial.exception is not None:
+            return args  # a trial that reported already travels whole, with its report
+        return ((trial.name, trial.config, trial.info, trial.seed, trial.budget),)
+
+    def call_wire(self, fields: Any) -> tuple[Any, ...]:
+        """Run the trial of `wire_args` (where the call runs); its payload as a plain tuple."""
+        trial = fields if isinstance(fields, Trial) else Trial(*fields)
+        return tuple(self(trial))
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (TrialRunner, (self.objective, self.limits))
 

@@ -19,7 +19,7 @@ from typing import Any
 from byop.optimization import ForeignException
 from byop.scheduling._errors import NotPicklableError
 from byop.scheduling._execute import execute
-from byop.scheduling._limits import Limits
+from byop.scheduling._limits import Limits, keep_handlers_installed
 from byop.scheduling._names import function_label
 from byop.scheduling._wire import PROTOCOL, Channel, PickleFailedError, Progress, load
 
@@ -103,11 +103,12 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> N
     if os.getppid() == 1:
         os._exit(0)  # the main process died before we got here
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    keep_handlers_installed()
     channel = Channel(rfd, wfd)
     progress = Progress(progress_fd)
     progress.close_fd()
     me = os.getpid()
-    functions: dict[int, tuple[Any, Limits | None]] = {}
+    functions: dict[int, tuple[Any, Limits | None, Any]] = {}  # what to call, limits, the function
     recv = channel.recv
     send = channel.send
     while True:
@@ -122,11 +123,12 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> N
             return
         call_id, key, registration, args, kwargs = request
         if registration is not None:
-            fn_bytes, limits = registration
-            functions[key] = (pickle.loads(fn_bytes), limits)
-        fn, limits = functions[key]
+            fn_bytes, limits, wired = registration
+            fn = pickle.loads(fn_bytes)
+            functions[key] = (fn.call_wire if wired else fn, limits, fn)
+        run, limits, fn = functions[key]
         progress.started(call_id)
-        ok, value, tb = execute(fn, args, kwargs, limits)
+        ok, value, tb = execute(run, args, kwargs, limits)
         progress.ended(call_id)  # from here on, the time taken is the transfer's
         _end_children(me)
         try:
