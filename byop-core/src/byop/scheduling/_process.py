@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import multiprocessing
 import os
+import pickle
 import select
 import signal
 import sys
@@ -28,13 +29,16 @@ from typing import Any
 
 from byop.scheduling._backend import check_picklable
 from byop.scheduling._call import Call, CallState
+from byop.scheduling._compact import Compactor
 from byop.scheduling._deaths import cpu_seconds, death_error
 from byop.scheduling._errors import CallCancelledError, NotPicklableError
 from byop.scheduling._launch import ExecProcess, PassedFd
 from byop.scheduling._limits import CPUTimeLimitExceeded, Limits, WallTimeLimitExceeded
 from byop.scheduling._names import function_label
-from byop.scheduling._wire import Channel, PickleFailedError, Progress, load
+from byop.scheduling._wire import Channel, PickleFailedError, Progress
 from byop.scheduling._worker import worker_main
+
+loads = pickle.loads
 
 GRACE = 0.3
 """Seconds past a wall-time or CPU-time limit after which a worker is killed from outside."""
@@ -51,15 +55,14 @@ class _Function:
         self.limits = limits
         self.data = check_picklable(fn, function_label(fn))
         # A function with a wire form (a `TrialRunner`) sends its arguments as plain data.
-        self.wire: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = getattr(
-            fn, "wire_args", None
-        )
+        self.wire: Callable[..., tuple[Any, ...]] | None = getattr(fn, "wire_args", None)
 
 
 class _Worker:
     __slots__ = (
         "call",
         "channel",
+        "compactor",
         "cpu_at_start",
         "cpu_deadline",
         "functions",
@@ -71,10 +74,13 @@ class _Worker:
         "sentinel",
     )
 
-    def __init__(self, process: Any, channel: Channel, progress: Progress) -> None:
+    def __init__(
+        self, process: Any, channel: Channel, progress: Progress, compactor: Compactor
+    ) -> None:
         self.process = process
         self.channel = channel
         self.progress = progress
+        self.compactor = compactor
         self.pid: int = process.pid
         self.sentinel: int = process.sentinel
         self.functions: set[int] = set()
@@ -122,6 +128,9 @@ class ProcessBackend:
         self._queue: deque[Call] = deque()
         self._functions: dict[tuple[int, int], _Function] = {}  # by function and limits
         self._keys = itertools.count()
+        self._codes: dict[type, Any] = {}  # see Compactor
+        self._last: _Function | None = None  # the function registered or used last
+        self._due: float | None = None  # when `_enforce` next has something to check
         self._poll = select.poll()
         self._fd_owner: dict[int, tuple[_Worker, bool]] = {}
         self._wake_r = -1
@@ -170,7 +179,7 @@ class ProcessBackend:
         os.close(to_worker_r)
         os.close(to_main_w)
         progress.close_fd()
-        worker = _Worker(process, Channel(to_main_r, to_worker_w), progress)
+        worker = _Worker(process, Channel(to_main_r, to_worker_w), progress, Compactor(self._codes))
         self._workers[worker.pid] = worker
         self._fd_owner[to_main_r] = (worker, False)
         self._fd_owner[worker.sentinel] = (worker, True)
@@ -188,20 +197,24 @@ class ProcessBackend:
     # ---------------------------------------------------------------- submitting
     def submit(self, call: Call) -> None:
         """Send the call to an idle worker, or queue it until one is free."""
-        self._registration(call)
+        fn = call.fn
+        limits = call.limits if call.wrapped else None
+        entry = self._last
+        if entry is None or entry.fn is not fn or entry.limits is not limits:
+            entry = self._register(fn, limits)
+        call.handle = entry
         if self._idle:
             self._dispatch(self._idle.popleft(), call)
         else:
             self._queue.append(call)
 
-    def _registration(self, call: Call) -> None:
-        fn = call.fn
-        limits = call.applied_limits
+    def _register(self, fn: Any, limits: Limits | None) -> _Function:
         entry = self._functions.get((id(fn), id(limits)))
         if entry is None or entry.fn is not fn or entry.limits is not limits:
             entry = _Function(next(self._keys), fn, limits)
             self._functions[(id(fn), id(limits))] = entry
-        call.handle = entry
+        self._last = entry
+        return entry
 
     def _dispatch(self, worker: _Worker, call: Call) -> None:
         entry: _Function = call.handle
@@ -209,7 +222,7 @@ class ProcessBackend:
         registration = None
         if key not in worker.functions:
             registration = (entry.data, entry.limits, entry.wire is not None)
-        args = call.args if entry.wire is None else entry.wire(call.args)
+        args = call.args if entry.wire is None else entry.wire(call.args, worker.compactor.compact)
         try:
             worker.channel.send((call.id, key, registration, args, call.kwargs or None))
         except PickleFailedError as e:
@@ -247,7 +260,7 @@ class ProcessBackend:
             except InterruptedError:  # pragma: no cover - PEP 475 retries poll
                 events = []
             woken = False
-            deaths: list[_Worker] = []
+            deaths: list[_Worker] | None = None
             for fd, _ in events:
                 if fd == self._wake_r:
                     with contextlib.suppress(BlockingIOError):
@@ -259,35 +272,39 @@ class ProcessBackend:
                     continue
                 worker, is_sentinel = owner
                 if is_sentinel:
-                    deaths.append(worker)
+                    deaths = [worker] if deaths is None else [*deaths, worker]
                     continue
                 call = self._receive(worker)
                 if call is not None:
                     finished.append(call)
-            for worker in deaths:
+            for worker in deaths or ():
                 if worker.pid in self._workers:
                     call = self._died(worker)
                     if call is not None:
                         finished.append(call)
-            if self._limited or self._late_failures:
+            if self._late_failures or (
+                self._limited and self._due is not None and time.monotonic() >= self._due
+            ):
                 finished.extend(self._enforce())
             if woken or (end is not None and time.monotonic() >= end):
                 break
         return finished
 
     def _poll_timeout(self, end: float | None) -> int | None:
+        """Milliseconds to poll: until ``end``, or the next limit to check (sets ``_due``)."""
         if end is None and not self._limited:
             return None
         now = time.monotonic()
-        nearest = end
+        due = None
         for w in self._workers.values() if self._limited else ():
             if w.call is None:
                 continue
-            if w.kill_at is not None:
-                nearest = w.kill_at if nearest is None else min(nearest, w.kill_at)
-            if w.cpu_deadline is not None:
-                tick = now + 0.05
-                nearest = tick if nearest is None else min(nearest, tick)
+            if w.kill_at is not None and (due is None or w.kill_at < due):
+                due = w.kill_at
+            if w.cpu_deadline is not None and (due is None or now + 0.05 < due):
+                due = now + 0.05  # CPU time is read every 50 ms
+        self._due = due
+        nearest = end if due is None or (end is not None and end < due) else due
         if nearest is None:
             return None
         return max(0, int((nearest - now) * 1000) + 1)
@@ -299,7 +316,8 @@ class ProcessBackend:
             return None
         if not messages:
             return None  # a partial message, or end of file (the sentinel reports the death)
-        call_id, ok, value, tb = load(messages[-1])
+        data, buffers = messages[-1]
+        call_id, ok, value, tb = pickle.loads(data, buffers=buffers) if buffers else loads(data)
         call = worker.call
         worker.call = None
         if worker.kill_at is not None or worker.cpu_deadline is not None:
@@ -483,6 +501,7 @@ class ProcessBackend:
                     os.close(fd)
         self._wake_r = self._wake_w = -1
         self._functions.clear()
+        self._last = None
         self._limited = 0
         return ended
 

@@ -371,7 +371,9 @@ class Scheduler:
         inflight = self._inflight
         for call in finished:
             if inflight.pop(call.id, None) is not None:
-                self._complete(call)
+                error = call.task.complete(call)
+                if error is not None:
+                    self._task_failed(call.task, error)
 
     def _complete(self, call: Call) -> None:
         """Hand an ended call back to its task; an exception it leaves is the policy's."""

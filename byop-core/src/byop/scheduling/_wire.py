@@ -31,6 +31,7 @@ _OUT_OF_BAND = 1 << 16
 _BIG_PIPE = 1 << 20
 """The pipe size asked for (``F_SETPIPE_SZ``) once a message larger than this is read."""
 _IOV_MAX = 512
+_NO_BUFFERS: list[bytearray] = []  # shared, never changed
 
 Message: TypeAlias = tuple[bytes | bytearray, list[bytearray]]
 """A message as read: the pickle and its out-of-band buffers."""
@@ -111,11 +112,17 @@ class Channel:
                 return None
             return self._filled(got)
         chunk = os.read(self.rfd, _CHUNK)
-        if not chunk:
-            return None
         if self._rest:
+            if not chunk:
+                return None
             chunk = self._rest + chunk  # a header's worth at most
             self._rest = b""
+        elif len(chunk) >= _HEAD_SIZE:
+            n, k = _HEAD.unpack_from(chunk)
+            if not k and len(chunk) == _HEAD_SIZE + n:  # one whole message: the common case
+                return [(chunk[_HEAD_SIZE:], _NO_BUFFERS)]
+        elif not chunk:
+            return None
         return self._split(chunk)
 
     def _filled(self, got: int) -> list[Message]:
@@ -149,7 +156,7 @@ class Channel:
             if not k:
                 end = body + n
                 if end <= size:
-                    out.append((buf[body:end], []))
+                    out.append((buf[body:end], _NO_BUFFERS))
                     start = end
                     continue
                 sizes = [n]
@@ -198,6 +205,8 @@ class Channel:
             got = self.read_ready()
             if got is None:
                 return None
+            if len(got) == 1:
+                return got[0]
             ready.extend(got)
         return ready.pop(0)
 

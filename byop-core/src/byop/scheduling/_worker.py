@@ -1,7 +1,8 @@
 """The worker side of byop's process back end: the loop each worker process runs.
 
 A worker receives calls over its pipe, runs each (under its limits, see
-`byop.scheduling._limits`), ends every process the call started, and sends the outcome back.
+`byop.scheduling._limits`), sends the outcome back, and ends every process the call started
+before it takes the next call.
 Each worker leads its own process group, is a child subreaper (so processes its calls start
 and orphan come back to it), and dies with the main process.
 """
@@ -130,7 +131,6 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> N
         progress.started(call_id)
         ok, value, tb = execute(run, args, kwargs, limits)
         progress.ended(call_id)  # from here on, the time taken is the transfer's
-        _end_children(me)
         try:
             try:
                 send((call_id, ok, value, tb))
@@ -139,6 +139,9 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> N
                 send((call_id, False, unsendable(fn, ok, value, cause), tb))
         except OSError:
             return
+        value = None  # a large result is not kept until the next call
+        # After sending, so that the outcome is on its way while they end; before the next call.
+        _end_children(me)
 
 
 def unsendable(fn: Any, ok: bool, value: Any, error: Exception) -> BaseException:
