@@ -24,17 +24,15 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
-from byop.scheduling._backend import check_picklable
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._compact import Compactor
-from byop.scheduling._deaths import cpu_seconds, death_error
 from byop.scheduling._errors import CallCancelledError, NotPicklableError
 from byop.scheduling._launch import ExecProcess, PassedFd
-from byop.scheduling._limits import CPUTimeLimitExceeded, Limits, WallTimeLimitExceeded
+from byop.scheduling._limits import Limits
 from byop.scheduling._names import function_label
+from byop.scheduling._watch import Function, Worker, death_error
 from byop.scheduling._wire import Channel, PickleFailedError, Progress
 from byop.scheduling._worker import worker_main
 
@@ -42,53 +40,6 @@ loads = pickle.loads
 
 GRACE = 0.3
 """Seconds past a wall-time or CPU-time limit after which a worker is killed from outside."""
-
-
-class _Function:
-    """A function registered with the back end: what a worker needs to run its calls."""
-
-    __slots__ = ("data", "fn", "key", "limits", "wire")
-
-    def __init__(self, key: int, fn: Any, limits: Limits | None) -> None:
-        self.key = key
-        self.fn = fn  # held, so that its id is not reused while registered
-        self.limits = limits
-        self.data = check_picklable(fn, function_label(fn))
-        # A function with a wire form (a `TrialRunner`) sends its arguments as plain data.
-        self.wire: Callable[..., tuple[Any, ...]] | None = getattr(fn, "wire_args", None)
-
-
-class _Worker:
-    __slots__ = (
-        "call",
-        "channel",
-        "compactor",
-        "cpu_at_start",
-        "cpu_deadline",
-        "functions",
-        "kill_at",
-        "kill_reason",
-        "pid",
-        "process",
-        "progress",
-        "sentinel",
-    )
-
-    def __init__(
-        self, process: Any, channel: Channel, progress: Progress, compactor: Compactor
-    ) -> None:
-        self.process = process
-        self.channel = channel
-        self.progress = progress
-        self.compactor = compactor
-        self.pid: int = process.pid
-        self.sentinel: int = process.sentinel
-        self.functions: set[int] = set()
-        self.call: Call | None = None
-        self.kill_at: float | None = None
-        self.kill_reason: BaseException | None = None
-        self.cpu_at_start = 0.0
-        self.cpu_deadline: float | None = None
 
 
 class ProcessBackend:
@@ -123,16 +74,16 @@ class ProcessBackend:
         self._ctx: Any = (
             None if start_method == "exec" else multiprocessing.get_context(start_method)
         )
-        self._workers: dict[int, _Worker] = {}  # by pid
-        self._idle: deque[_Worker] = deque()
+        self._workers: dict[int, Worker] = {}  # by pid
+        self._idle: deque[Worker] = deque()
         self._queue: deque[Call] = deque()
-        self._functions: dict[tuple[int, int], _Function] = {}  # by function and limits
+        self._functions: dict[tuple[int, int], Function] = {}  # by function and limits
         self._keys = itertools.count()
         self._codes: dict[type, Any] = {}  # see Compactor
-        self._last: _Function | None = None  # the function registered or used last
+        self._last: Function | None = None  # the function registered or used last
         self._due: float | None = None  # when `_enforce` next has something to check
         self._poll = select.poll()
-        self._fd_owner: dict[int, tuple[_Worker, bool]] = {}
+        self._fd_owner: dict[int, tuple[Worker, bool]] = {}
         self._wake_r = -1
         self._wake_w = -1
         self._started = False
@@ -152,7 +103,7 @@ class ProcessBackend:
         for _ in range(self.n_workers):
             self._spawn()
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> Worker:
         to_worker_r, to_worker_w = os.pipe()
         to_main_r, to_main_w = os.pipe()
         progress = Progress()
@@ -179,7 +130,7 @@ class ProcessBackend:
         os.close(to_worker_r)
         os.close(to_main_w)
         progress.close_fd()
-        worker = _Worker(process, Channel(to_main_r, to_worker_w), progress, Compactor(self._codes))
+        worker = Worker(process, Channel(to_main_r, to_worker_w), progress, Compactor(self._codes))
         self._workers[worker.pid] = worker
         self._fd_owner[to_main_r] = (worker, False)
         self._fd_owner[worker.sentinel] = (worker, True)
@@ -208,16 +159,16 @@ class ProcessBackend:
         else:
             self._queue.append(call)
 
-    def _register(self, fn: Any, limits: Limits | None) -> _Function:
+    def _register(self, fn: Any, limits: Limits | None) -> Function:
         entry = self._functions.get((id(fn), id(limits)))
         if entry is None or entry.fn is not fn or entry.limits is not limits:
-            entry = _Function(next(self._keys), fn, limits)
+            entry = Function(next(self._keys), fn, limits)
             self._functions[(id(fn), id(limits))] = entry
         self._last = entry
         return entry
 
-    def _dispatch(self, worker: _Worker, call: Call) -> None:
-        entry: _Function = call.handle
+    def _dispatch(self, worker: Worker, call: Call) -> None:
+        entry: Function = call.handle
         key = entry.key
         registration = None
         if key not in worker.functions:
@@ -242,11 +193,7 @@ class ProcessBackend:
         limits = call.limits
         if limits is not None and (limits.wall_time is not None or limits.cpu_time is not None):
             self._limited += 1
-            if limits.wall_time is not None:
-                worker.kill_at = time.monotonic() + limits.wall_time + self.grace
-            if limits.cpu_time is not None:
-                worker.cpu_at_start = cpu_seconds(worker.pid)
-                worker.cpu_deadline = limits.cpu_time + self.grace
+            worker.arm(limits, self.grace)
 
     # ---------------------------------------------------------------- waiting
     def wait(self, timeout: float | None) -> list[Call]:
@@ -260,7 +207,7 @@ class ProcessBackend:
             except InterruptedError:  # pragma: no cover - PEP 475 retries poll
                 events = []
             woken = False
-            deaths: list[_Worker] | None = None
+            deaths: list[Worker] | None = None
             for fd, _ in events:
                 if fd == self._wake_r:
                     with contextlib.suppress(BlockingIOError):
@@ -309,7 +256,7 @@ class ProcessBackend:
             return None
         return max(0, int((nearest - now) * 1000) + 1)
 
-    def _receive(self, worker: _Worker) -> Call | None:
+    def _receive(self, worker: Worker) -> Call | None:
         try:
             messages = worker.channel.read_ready()
         except OSError:
@@ -320,9 +267,7 @@ class ProcessBackend:
         call_id, ok, value, tb = pickle.loads(data, buffers=buffers) if buffers else loads(data)
         call = worker.call
         worker.call = None
-        if worker.kill_at is not None or worker.cpu_deadline is not None:
-            worker.kill_at = None
-            worker.cpu_deadline = None
+        if worker.disarm():
             self._limited -= 1
         if self._queue:
             self._dispatch_next(worker)
@@ -336,7 +281,7 @@ class ProcessBackend:
             call.fail(value, tb)
         return call
 
-    def _dispatch_next(self, worker: _Worker) -> None:
+    def _dispatch_next(self, worker: Worker) -> None:
         while self._queue:
             call = self._queue.popleft()
             try:
@@ -362,7 +307,10 @@ class ProcessBackend:
             call = worker.call
             if call is None or call.limits is None:
                 continue
-            reason = self._overdue(worker, call, call.limits, now)
+            armed = worker.armed
+            reason = worker.overdue(call, call.limits, now, self.grace)
+            if armed and not worker.armed:  # it returned in time: its result is on the way
+                self._limited -= 1
             if reason is not None:
                 worker.kill_reason = reason
                 self._kill(worker)
@@ -371,60 +319,16 @@ class ProcessBackend:
                     out.append(finished)
         return out
 
-    def _overdue(
-        self, worker: _Worker, call: Call, limits: Limits, now: float
-    ) -> BaseException | None:
-        """Why ``worker`` must be killed now (its call ran past a limit), or ``None``.
-
-        A limit counts from when the worker started the call, and stops when the call returns:
-        neither the worker's start-up nor the transfer of a large result counts.
-        """
-        wall = worker.kill_at is not None and now >= worker.kill_at
-        cpu_used = 0.0
-        if not wall:
-            if worker.cpu_deadline is None:
-                return None
-            cpu_used = cpu_seconds(worker.pid) - worker.cpu_at_start
-            if cpu_used < worker.cpu_deadline:
-                return None
-        started, started_at, ended = worker.progress.read()
-        if ended == call.id:  # it returned in time; what takes long is sending its result
-            worker.kill_at = None
-            worker.cpu_deadline = None
-            self._limited -= 1
-            return None
-        if started != call.id:  # not started yet: the worker is starting up or reading it
-            if worker.kill_at is not None and limits.wall_time is not None:
-                worker.kill_at = now + limits.wall_time + self.grace
-            if worker.cpu_deadline is not None:
-                worker.cpu_at_start = cpu_seconds(worker.pid)
-            return None
-        if wall and limits.wall_time is not None:
-            deadline = started_at + limits.wall_time + self.grace
-            if now < deadline:
-                worker.kill_at = deadline
-                return None
-            return WallTimeLimitExceeded(
-                f"the call ran past its wall-time limit of {limits.wall_time:g} s and "
-                f"did not stop within {self.grace:g} s; its worker was killed"
-            )
-        return CPUTimeLimitExceeded(
-            f"the call used more than its CPU-time limit of {limits.cpu_time:g} s "
-            "and did not stop; its worker was killed"
-        )
-
-    def _kill(self, worker: _Worker) -> None:
+    def _kill(self, worker: Worker) -> None:
         """Kill the worker and its process group (what its calls started), and reap it."""
         for target in (-worker.pid, worker.pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(target, signal.SIGKILL)
         worker.process.join()
 
-    def _died(self, worker: _Worker) -> Call | None:
+    def _died(self, worker: Worker) -> Call | None:
         """Forget a dead worker, fail its call, and start a replacement."""
-        if worker.call is not None and (
-            worker.kill_at is not None or worker.cpu_deadline is not None
-        ):
+        if worker.call is not None and worker.disarm():
             self._limited -= 1
         self._forget(worker)
         self._kill(worker)  # dead already or not: take its process group with it, and reap
@@ -442,7 +346,7 @@ class ProcessBackend:
         call.fail(death_error(worker.pid, worker.process.exitcode, call.fn), None)
         return call
 
-    def _forget(self, worker: _Worker) -> None:
+    def _forget(self, worker: Worker) -> None:
         self._workers.pop(worker.pid, None)
         for fd in (worker.channel.rfd, worker.sentinel):
             self._fd_owner.pop(fd, None)
