@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 from attrs import frozen
 
@@ -176,6 +176,8 @@ class _State:
     cpu_limit = 0.0
     data_limit: tuple[int, int] | None = None
     """A worker's own ``RLIMIT_DATA``, read once."""
+    timers_left: ClassVar[list[int]] = []
+    """Timers of the last call still running (their handlers ignore them): see `settle`."""
 
 
 def keep_handlers_installed() -> None:
@@ -186,6 +188,17 @@ def keep_handlers_installed() -> None:
     handler gets byop's back at the next limited call.
     """
     _State.resident = True
+
+
+def settle() -> None:
+    """Stop the timers the last limited call left running.
+
+    A worker does it after sending the call's outcome, so that it is not on the way of the
+    result; their handlers ignore them already.
+    """
+    timers = _State.timers_left
+    while timers:
+        signal.setitimer(timers.pop(), 0)
 
 
 class _Kernel:
@@ -229,14 +242,18 @@ class _Kernel:
         limits = self._limits
         resident = _State.resident
         if limits.wall_time is not None:
-            signal.setitimer(signal.ITIMER_REAL, 0)
             _State.wall_armed = False
-            if not resident:
+            if resident:
+                _State.timers_left.append(signal.ITIMER_REAL)
+            else:
+                signal.setitimer(signal.ITIMER_REAL, 0)
                 _raw_signal.signal(signal.SIGALRM, self._old_alarm)
         if limits.cpu_time is not None:
-            signal.setitimer(signal.ITIMER_PROF, 0)
             _State.cpu_armed = False
-            if not resident:
+            if resident:
+                _State.timers_left.append(signal.ITIMER_PROF)
+            else:
+                signal.setitimer(signal.ITIMER_PROF, 0)
                 _raw_signal.signal(signal.SIGPROF, self._old_prof)
         if self._old_data is not None:
             resource.setrlimit(resource.RLIMIT_DATA, self._old_data)

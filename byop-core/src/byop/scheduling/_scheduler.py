@@ -237,9 +237,10 @@ class Scheduler:
         tokens = (running.set(self), handler.set(self._callback_failed))
         try:
             steps = self._steps()
+            block = self.backend.wait
             t = next(steps)
             while True:
-                t = steps.send(self._block(t))
+                t = steps.send(block(t))
         except StopIteration:
             pass
         except BaseException as e:
@@ -341,7 +342,8 @@ class Scheduler:
                         continue
                     self._idle_until_stop()
                     continue
-                return self._remaining()
+                deadline = self._deadline
+                return None if deadline is None else max(0.0, deadline - time.monotonic())
             # Finishing.
             if not self._inflight:
                 return _DONE

@@ -20,7 +20,7 @@ from typing import Any
 from byop.optimization import ForeignException
 from byop.scheduling._errors import NotPicklableError
 from byop.scheduling._execute import execute
-from byop.scheduling._limits import Limits, keep_handlers_installed
+from byop.scheduling._limits import Limits, keep_handlers_installed, settle
 from byop.scheduling._names import function_label
 from byop.scheduling._wire import PROTOCOL, Channel, PickleFailedError, Progress, load
 
@@ -140,7 +140,8 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> N
         except OSError:
             return
         value = None  # a large result is not kept until the next call
-        # After sending, so that the outcome is on its way while they end; before the next call.
+        # After sending, so that the outcome is on its way meanwhile; before the next call.
+        settle()
         _end_children(me)
 
 
