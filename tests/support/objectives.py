@@ -79,6 +79,25 @@ class SlowToSend:
         return (str, ("sent",))
 
 
+def echo_info(trial: Trial[Any]) -> Any:
+    """Succeeds with what the worker saw of the trial: its info, seed and budget."""
+    with trial.begin():
+        return trial.success(cost=0.0, info=trial.info, seed=trial.seed, budget=trial.budget)
+    return trial.fail()
+
+
+class Unloadable:
+    """Pickles fine, but unpickling it raises (``int("cannot be unpickled")``)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (int, ("cannot be unpickled",))
+
+
+def unloadable_unless(x: int | None) -> Any:
+    """An `Unloadable` for ``None``, else ``x * x``."""
+    return Unloadable() if x is None else x * x
+
+
 def slow_to_send_trial(trial: Trial[Any]) -> Any:
     """Succeeds at once with a result that takes ``config["send"]`` seconds to pickle."""
     with trial.begin():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import select
 import threading
@@ -10,10 +11,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from support.objectives import large_result, slow_to_send_trial
+from support.objectives import echo_info, large_result, slow_to_send_trial, unloadable_unless
 
-from byop.optimization import Trial
-from byop.scheduling import ProcessBackend, Scheduler, Task
+from byop.optimization import RandomSearch, RSTrialInfo, Trial
+from byop.scheduling import NotPicklableError, ProcessBackend, Scheduler, Task
+from byop.scheduling._compact import Compactor, expand
 from byop.scheduling._wire import Channel, load
 
 
@@ -175,3 +177,90 @@ def test_large_arguments_reach_the_worker():
 
     scheduler.run(timeout=120)
     assert sorted(results) == [3, 5_000_000, 30_000_000]
+
+
+def test_an_outcome_the_main_process_cannot_unpickle_fails_only_its_call():
+    scheduler = Scheduler.with_processes(1)
+    task = Task(unloadable_unless, scheduler)
+    results, errors = [], []
+    task.on_result(lambda call, result: results.append(result))
+    task.on_exception(lambda call, e: errors.append(e))
+
+    @scheduler.on_start
+    def start():
+        task(None)
+        task(2)
+
+    scheduler.run(timeout=60)
+    assert results == [4]
+    [error] = errors
+    assert isinstance(error, NotPicklableError)
+    assert "cannot be unpickled in the main process" in str(error)
+    assert "unloadable_unless" in str(error)
+
+
+def test_a_message_cut_short_by_the_end_of_the_pipe_is_dropped():
+    r, w = os.pipe()
+    reader = Channel(r, -1)
+    os.write(w, bytes([0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0]) + b"only part")  # 100 announced
+    os.close(w)
+    assert reader.read_ready() == []  # a partial message: nothing yet
+    assert reader.read_ready() is None  # then the end of the pipe
+    reader.close()
+
+
+class _Point:
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    def __reduce__(self):
+        return (_Point, (self.x,))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Point) and other.x == self.x
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _Odd(_Point):
+    def __reduce__(self):
+        return (_Point, (self.x,), {"x": self.x})  # with a state: travels as itself
+
+
+def test_compacted_objects_come_back_equal_and_name_their_class_once():
+    codes: dict = {}
+    first, second = Compactor(codes), Compactor(codes)  # two workers of one back end
+    info = RSTrialInfo(3, 2)
+    sent = first.compact(info)
+    assert sent[0] >= 0 and sent[2] is RSTrialInfo  # the reconstructor, the first time
+    assert expand(sent) == info  # (this process plays the worker)
+    assert first.compact(RSTrialInfo(4, 1))[2] is None  # then only the code and the args
+    assert second.compact(info)[2] is RSTrialInfo  # each worker is told once
+    for obj in (info, None, {"a": 1}, "text", _Point(2), _Odd(5), RSTrialInfo(9, 9)):
+        wire = first.compact(obj)
+        assert expand(pickle.loads(pickle.dumps(wire))) == obj
+    assert first.compact({"a": 1})[0] == -1  # plain data travels as itself
+
+
+def test_an_optimizers_info_reaches_the_objective_in_the_worker():
+    scheduler = Scheduler.with_processes(2)
+    task = Trial.Task(echo_info, scheduler)
+    optimizer = RandomSearch(space={"x": (0.0, 1.0)}, seed=0)
+    asked, reports = [], []
+
+    @scheduler.on_start
+    def start():
+        for trial in [optimizer.ask() for _ in range(4)] + [
+            Trial(name="custom", config={}, info=_Point(7), seed=5, budget=2.0),
+            Trial(name="odd", config={}, info=_Odd(8)),
+        ]:
+            asked.append(trial)
+            task(trial)
+
+    task.on_report(reports.append)
+    scheduler.run(timeout=60)
+    seen = {r.trial.name: r.results for r in reports}
+    for trial in asked:
+        assert seen[trial.name]["info"] == trial.info, trial
+        assert seen[trial.name]["seed"] == trial.seed
+        assert seen[trial.name]["budget"] == trial.budget

@@ -354,7 +354,14 @@ class Trial(Generic[Info]):
         process back end sends: it pickles smaller and faster). When the trial ran in this
         process, its own report is the one the payload was made of, and is returned as it is.
         """
-        status, results, wall0, wall1, wall_d, cpu0, cpu1, cpu_d, exception, tb = payload
+        try:
+            status, results, wall0, wall1, wall_d, cpu0, cpu1, cpu_d, exception, tb = payload
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"Trial {self.name!r} received {type(payload).__name__} {payload!r:.80}; "
+                "receive() takes the ReportPayload that Report.payload() made (or the tuple of "
+                "its ten fields)."
+            ) from None
         current = self._report
         if current is not None and current.results is results and current.exception is exception:
             return current

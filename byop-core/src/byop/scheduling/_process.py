@@ -264,8 +264,16 @@ class ProcessBackend:
         if not messages:
             return None  # a partial message, or end of file (the sentinel reports the death)
         data, buffers = messages[-1]
-        call_id, ok, value, tb = pickle.loads(data, buffers=buffers) if buffers else loads(data)
         call = worker.call
+        try:
+            call_id, ok, value, tb = pickle.loads(data, buffers=buffers) if buffers else loads(data)
+        except Exception as e:  # the call's outcome, which this process cannot unpickle
+            call_id, ok, tb = -1 if call is None else call.id, False, None
+            value = NotPicklableError(
+                f"The outcome of {'a call' if call is None else function_label(call.fn)} "
+                f"cannot be unpickled in the main process: {type(e).__name__}: {e}. Return "
+                "objects of classes this process can import (plain data, numpy arrays...)."
+            )
         worker.call = None
         if worker.disarm():
             self._limited -= 1
