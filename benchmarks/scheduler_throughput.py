@@ -9,7 +9,8 @@ The guide's ``poly`` on 2 workers, RandomSearch ask/tell through ``Trial.Task`` 
 
 Every loop is timed from before its workers start to its last result. The loops alternate,
 ``--repeat`` rounds; each figure is a median over the rounds, and each ratio the median of the
-rounds' ratios, with their range (the machine may be shared: the ratios are what count).
+rounds' ratios, with their range (the machine may be shared: the ratios are what count). Each
+loop starts on a collected heap (``gc.collect()``; the collector stays on while it runs).
 Target: ``byop/floor`` >= 0.5 on processes(2).
 
     python benchmarks/scheduler_throughput.py [--trials 2000] [--repeat 5]
@@ -18,6 +19,7 @@ Target: ``byop/floor`` >= 0.5 on processes(2).
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import statistics
@@ -171,10 +173,15 @@ def best(fn, repeat: int) -> float:
 
 
 def rounds(loops: dict[str, Callable[[], float]], repeat: int) -> dict[str, list[float]]:
-    """Each loop's rate in each of ``repeat`` rounds; the loops alternate within a round."""
+    """Each loop's rate in each of ``repeat`` rounds; the loops alternate within a round.
+
+    Each loop starts on a collected heap: the garbage of the loops before it (reports that
+    refer to their trials and back) is not collected on its time.
+    """
     rates: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(repeat):
         for name, loop in loops.items():
+            gc.collect()
             rates[name].append(loop())
     return rates
 

@@ -13,6 +13,7 @@ chunks. A small message costs one ``write`` to send and, usually, one ``read`` t
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import pickle
 import struct
@@ -31,9 +32,14 @@ _OUT_OF_BAND = 1 << 16
 _BIG_PIPE = 1 << 20
 """The pipe size asked for (``F_SETPIPE_SZ``) once a message larger than this is read."""
 _IOV_MAX = 512
-_NO_BUFFERS: list[bytearray] = []  # shared, never changed
+_HUGE = 1 << 22
+"""Buffers at least this large are read into memory mapped with huge pages (where the kernel
+has them): a hundred times fewer page faults to fill it."""
 
-Message: TypeAlias = tuple[bytes | bytearray, list[bytearray]]
+Buffer: TypeAlias = "bytearray | mmap.mmap"
+_NO_BUFFERS: list[Buffer] = []  # shared, never changed
+
+Message: TypeAlias = "tuple[bytes | Buffer, list[Buffer]]"
 """A message as read: the pickle and its out-of-band buffers."""
 
 
@@ -50,7 +56,7 @@ class Channel:
         self.rfd = rfd
         self.wfd = wfd
         self._rest = b""  # the start of a header that did not fit in the last read
-        self._parts: list[bytearray] = []  # the message being read, once its header is in
+        self._parts: list[Buffer] = []  # the message being read, once its header is in
         self._views: list[memoryview] = []  # what of those parts is still to be read
         self._left = 0
         self._ready: list[Message] = []  # complete messages `recv` has not returned yet
@@ -164,7 +170,7 @@ class Channel:
                 sizes = [n, *struct.unpack_from(f"!{k}Q", buf, start + _HEAD_SIZE)]
             # A message with buffers, or one that goes on beyond this read: read it into
             # buffers of its own.
-            parts = [bytearray(s) for s in sizes]
+            parts = [_buffer(s) for s in sizes]
             have = memoryview(buf)[body:]
             views: list[memoryview] = []
             for part in parts:
@@ -217,6 +223,19 @@ class Channel:
                 os.close(fd)
 
 
+def _buffer(size: int) -> Buffer:
+    """A writable buffer of ``size`` bytes to read a message's part into."""
+    if size < _HUGE:
+        return bytearray(size)
+    flags = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0)
+    buffer = mmap.mmap(-1, size, flags=flags) if flags else mmap.mmap(-1, size)
+    advice = getattr(mmap, "MADV_HUGEPAGE", None)
+    if advice is not None:
+        with contextlib.suppress(OSError):
+            buffer.madvise(advice)
+    return buffer
+
+
 def load(message: Message) -> Any:
     """The object a message carries."""
     data, buffers = message
@@ -265,8 +284,6 @@ class Progress:
     __slots__ = ("_map", "fd")
 
     def __init__(self, fd: int | None = None) -> None:
-        import mmap
-
         if fd is None:
             fd = _anonymous_file()
             os.ftruncate(fd, _PROGRESS.size)
