@@ -20,6 +20,8 @@ def execute(
 ) -> Outcome:
     """Call ``fn`` under ``limits``; never raises (except ``BaseException`` like SystemExit)."""
     try:
+        if limits is None:
+            return (True, fn(*args, **kwargs) if kwargs else fn(*args), None)
         if kwargs:
             return (True, call_with_limits(limits, fn, *args, **kwargs), None)
         return (True, call_with_limits(limits, fn, *args), None)
