@@ -86,6 +86,12 @@ def echo_info(trial: Trial[Any]) -> Any:
     return trial.fail()
 
 
+def replace_sigalrm() -> int:
+    """Installs a SIGALRM handler of its own (that ignores the signal); returns the pid."""
+    signal.signal(signal.SIGALRM, lambda signum, frame: None)
+    return os.getpid()
+
+
 class Unloadable:
     """Pickles fine, but unpickling it raises (``int("cannot be unpickled")``)."""
 

@@ -8,17 +8,19 @@ may be left once ``run()`` returns.
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import psutil
 import pytest
-from support.objectives import faulty_trial, sleep_for
+from support.objectives import faulty_trial, replace_sigalrm, sleep_for, square
 
 from byop.optimization import CrashReport, FailReport, SuccessReport, Trial
 from byop.scheduling import (
     CPUTimeLimitExceeded,
     ExitStatus,
     MemoryLimitExceeded,
+    ProcessBackend,
     Scheduler,
     Task,
     WallTimeLimitExceeded,
@@ -209,3 +211,43 @@ def test_worker_pids_are_not_ours():
     scheduler.run()
     assert groups
     assert os.getpgid(0) not in groups
+
+
+def test_a_workers_limits_survive_a_call_that_replaced_their_handler():
+    # Workers keep their limit handlers installed between calls; a call that installs its own
+    # SIGALRM handler must not disarm the next call's wall-time limit. The hard bound is set
+    # far off (grace 60 s), so the breach can only come from the worker's own timer.
+    scheduler = Scheduler(ProcessBackend(1, grace=60.0))
+    replace = Task(replace_sigalrm, scheduler)
+    limited = Task(sleep_for, scheduler, wall_time_limit=0.2)
+    errors, pids = [], []
+    replace.on_result(lambda call, pid: (pids.append(pid), limited(30)))
+    limited.on_exception(lambda call, e: errors.append(e))
+    scheduler.on_start(replace)
+    t0 = time.monotonic()
+    scheduler.run(timeout=60)
+    assert time.monotonic() - t0 < 20
+    [error] = errors
+    assert isinstance(error, WallTimeLimitExceeded)
+    assert "killed" not in str(error)  # raised in the call, not a kill from outside
+    assert scheduler.backend.pids == [] and len(pids) == 1
+
+
+def test_a_stray_timer_signal_between_calls_does_not_kill_a_worker():
+    scheduler = Scheduler.with_processes(1)
+    task = Task(square, scheduler, wall_time_limit=5.0)
+    results, errors, pids = [], [], []
+    task.on_exception(lambda call, e: errors.append(e))
+
+    @task.on_result
+    def next_call(call, result):
+        results.append(result)
+        if len(results) == 1:
+            [pid] = scheduler.backend.pids
+            pids.append(pid)
+            os.kill(pid, signal.SIGALRM)  # the worker is idle now: its handler ignores it
+            task(3)
+
+    scheduler.on_start(lambda: task(2))
+    scheduler.run(timeout=60)
+    assert results == [4, 9] and errors == []
