@@ -163,6 +163,18 @@ def test_sending_a_result_does_not_count_against_the_wall_time_limit():
     assert report["data"] == "sent"
 
 
+def test_a_message_with_thousands_of_buffers_arrives_whole():
+    arrays = [np.full(10_000, i, dtype=np.float64) for i in range(1500)]  # 80 kB each
+    writer, reader = _pipe_channels()
+    sender = threading.Thread(target=writer.send, args=(arrays,))
+    sender.start()
+    [back] = _read_all(reader, 1)
+    sender.join()
+    writer.close()
+    reader.close()
+    assert len(back) == 1500 and all((a == i).all() for i, a in enumerate(back))
+
+
 def test_large_arguments_reach_the_worker():
     scheduler = Scheduler.with_processes(1)
     task = Task(len, scheduler)

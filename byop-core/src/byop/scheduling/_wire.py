@@ -113,7 +113,7 @@ class Channel:
         """
         self.reads += 1
         if self._views:
-            got = os.readv(self.rfd, self._views)
+            got = os.readv(self.rfd, self._views[:_IOV_MAX])
             if not got:
                 return None
             return self._filled(got)
@@ -121,7 +121,7 @@ class Channel:
         if self._rest:
             if not chunk:
                 return None
-            chunk = self._rest + chunk  # a header's worth at most
+            chunk = self._rest + chunk  # the start of a header: never a message's data
             self._rest = b""
         elif len(chunk) >= _HEAD_SIZE:
             n, k = _HEAD.unpack_from(chunk)
