@@ -289,3 +289,17 @@ def test_a_workers_start_up_does_not_count_against_the_wall_time_limit():
     scheduler.run(timeout=120)
     [report] = reports
     assert report.status.value == "success", report.exception
+
+
+def test_a_result_that_fits_its_memory_limit_is_sent_however_large_its_pickle():
+    # 60 MB of bytes under a 100 MB limit: its pickle is a second copy, 120 MB in all. The limit
+    # covers the trial, not the pickling of its result.
+    scheduler = Scheduler.with_processes(1)
+    task = Trial.Task(large_result, scheduler, memory_limit="100MB")
+    reports = []
+    scheduler.on_start(lambda: task(Trial(name="big", config={"mb": 60})))
+    task.on_report(reports.append)
+    scheduler.run(timeout=120)
+    [report] = reports
+    assert report.status.value == "success", report.exception
+    assert len(report["data"]) == 60_000_000

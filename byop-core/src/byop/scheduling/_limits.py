@@ -21,6 +21,7 @@ the trial.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
@@ -138,14 +139,25 @@ class Limits:
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-_statm: list[int] = [-1, -1]  # [pid, fd]: kept open, since opening /proc costs ten times more
+_statm: list[int] = [-1]  # the file, kept open: opening /proc costs ten times more than reading
 
 
 def _read_statm() -> list[bytes]:
-    pid = os.getpid()
-    if _statm[0] != pid:  # first use, or a forked child holding its parent's file
-        _statm[:] = [pid, os.open(f"/proc/{pid}/statm", os.O_RDONLY | os.O_CLOEXEC)]
-    return os.pread(_statm[1], 256, 0).split()
+    if _statm[0] < 0:
+        _statm[0] = os.open(f"/proc/{os.getpid()}/statm", os.O_RDONLY | os.O_CLOEXEC)
+    return os.pread(_statm[0], 256, 0).split()
+
+
+def _forget_statm() -> None:
+    """In a forked child: the file open is the parent's (closed, the child opens its own)."""
+    if _statm[0] >= 0:
+        with contextlib.suppress(OSError):
+            os.close(_statm[0])
+        _statm[0] = -1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_statm)
 
 
 def data_segment() -> int:
@@ -177,6 +189,8 @@ class _State:
     data_limit: tuple[int, int] | None = None
     """A worker's own ``RLIMIT_DATA``, read once."""
     timers_left: ClassVar[list[int]] = []
+    data_left: tuple[int, int] | None = None
+    """The ``RLIMIT_DATA`` to restore once the last call's outcome is sent: see `settle`."""
     """Timers of the last call still running (their handlers ignore them): see `settle`."""
 
 
@@ -190,15 +204,23 @@ def keep_handlers_installed() -> None:
     _State.resident = True
 
 
-def settle() -> None:
-    """Stop the timers the last limited call left running.
+def settle() -> bool:
+    """Stop the timers the last limited call left running, and lift its memory limit.
 
     A worker does it after sending the call's outcome, so that it is not on the way of the
-    result; their handlers ignore them already.
+    result (the timers' handlers ignore them already); or when its own work between calls runs
+    out of memory under the limit. Returns whether there was anything to do.
     """
     timers = _State.timers_left
+    data = _State.data_left
+    if not timers and data is None:
+        return False
     while timers:
         signal.setitimer(timers.pop(), 0)
+    if data is not None:
+        _State.data_left = None
+        resource.setrlimit(resource.RLIMIT_DATA, data)
+    return True
 
 
 class _Kernel:
@@ -256,7 +278,10 @@ class _Kernel:
                 signal.setitimer(signal.ITIMER_PROF, 0)
                 _raw_signal.signal(signal.SIGPROF, self._old_prof)
         if self._old_data is not None:
-            resource.setrlimit(resource.RLIMIT_DATA, self._old_data)
+            if resident and exc[0] is None:
+                _State.data_left = self._old_data  # lifted by `settle`
+            else:
+                resource.setrlimit(resource.RLIMIT_DATA, self._old_data)
 
 
 def _install(signum: int, handler: Any, resident: bool) -> Any:

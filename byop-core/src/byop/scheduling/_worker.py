@@ -15,6 +15,7 @@ import ctypes.util
 import os
 import pickle
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from byop.optimization import ForeignException
@@ -132,17 +133,31 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> N
         ok, value, tb = execute(run, args, kwargs, limits)
         progress.ended(call_id)  # from here on, the time taken is the transfer's
         try:
-            try:
-                send((call_id, ok, value, tb))
-            except PickleFailedError as e:
-                cause = e.__cause__ if isinstance(e.__cause__, Exception) else e
-                send((call_id, False, unsendable(fn, ok, value, cause), tb))
+            _send_outcome(send, fn, (call_id, ok, value, tb))
         except OSError:
             return
         value = None  # a large result is not kept until the next call
         # After sending, so that the outcome is on its way meanwhile; before the next call.
         settle()
         _end_children(me)
+
+
+def _send_outcome(send: Callable[[Any], None], fn: Any, outcome: tuple[Any, ...]) -> None:
+    """Send a call's outcome, or what stands for it if it cannot be pickled."""
+    try:
+        send(outcome)
+        return
+    except PickleFailedError as e:
+        failed = e
+    if isinstance(failed.__cause__, MemoryError) and settle():
+        try:  # it ran out of memory under the call's limit, which is lifted now
+            send(outcome)
+            return
+        except PickleFailedError as e:
+            failed = e
+    call_id, ok, value, tb = outcome
+    cause = failed.__cause__ if isinstance(failed.__cause__, Exception) else failed
+    send((call_id, False, unsendable(fn, ok, value, cause), tb))
 
 
 def unsendable(fn: Any, ok: bool, value: Any, error: Exception) -> BaseException:
