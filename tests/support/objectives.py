@@ -92,6 +92,18 @@ def replace_sigalrm() -> int:
     return os.getpid()
 
 
+def nested_then_allocate(mb: int) -> int:
+    """Runs a call with a small memory limit in a nested scheduler, then allocates ``mb`` MB."""
+    from byop.scheduling import Scheduler, Task
+
+    inner = Scheduler.with_sequential()
+    task = Task(square, inner, memory_limit="20MB")
+    inner.on_start(lambda: task(3))
+    inner.run()
+    block = bytearray(mb * 1_000_000)  # past the inner call's limit, within the outer one's
+    return len(block)
+
+
 class Unloadable:
     """Pickles fine, but unpickling it raises (``int("cannot be unpickled")``)."""
 

@@ -13,7 +13,13 @@ import time
 
 import psutil
 import pytest
-from support.objectives import faulty_trial, replace_sigalrm, sleep_for, square
+from support.objectives import (
+    faulty_trial,
+    nested_then_allocate,
+    replace_sigalrm,
+    sleep_for,
+    square,
+)
 
 from byop.optimization import CrashReport, FailReport, SuccessReport, Trial
 from byop.scheduling import (
@@ -251,3 +257,14 @@ def test_a_stray_timer_signal_between_calls_does_not_kill_a_worker():
     scheduler.on_start(lambda: task(2))
     scheduler.run(timeout=60)
     assert results == [4, 9] and errors == []
+
+
+def test_a_nested_limited_call_leaves_the_outer_calls_limit_as_it_was():
+    scheduler = Scheduler.with_processes(1)
+    task = Task(nested_then_allocate, scheduler, memory_limit="300MB")
+    results, errors = [], []
+    task.on_result(lambda call, result: results.append(result))
+    task.on_exception(lambda call, e: errors.append(e))
+    scheduler.on_start(lambda: task(100))
+    scheduler.run(timeout=60)
+    assert errors == [] and results == [100_000_000]

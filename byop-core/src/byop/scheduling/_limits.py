@@ -189,9 +189,11 @@ class _State:
     data_limit: tuple[int, int] | None = None
     """A worker's own ``RLIMIT_DATA``, read once."""
     timers_left: ClassVar[list[int]] = []
+    """Timers of the last call still running (their handlers ignore them): see `settle`."""
     data_left: tuple[int, int] | None = None
     """The ``RLIMIT_DATA`` to restore once the last call's outcome is sent: see `settle`."""
-    """Timers of the last call still running (their handlers ignore them): see `settle`."""
+    depth = 0
+    """How many limited calls are running in this thread (a call may run a scheduler)."""
 
 
 def keep_handlers_installed() -> None:
@@ -236,7 +238,8 @@ class _Kernel:
 
     def __enter__(self) -> None:
         limits = self._limits
-        resident = _State.resident
+        _State.depth += 1
+        resident = _State.resident and _State.depth == 1  # a worker's own call, not nested
         if limits.memory is not None:
             old = _State.data_limit if resident else None
             if old is None:
@@ -262,7 +265,8 @@ class _Kernel:
 
     def __exit__(self, *exc: object) -> None:
         limits = self._limits
-        resident = _State.resident
+        resident = _State.resident and _State.depth == 1
+        _State.depth -= 1
         if limits.wall_time is not None:
             _State.wall_armed = False
             if resident:
