@@ -61,6 +61,42 @@ def test_a_large_message_is_read_into_one_buffer_of_its_size():
     assert reader.reads <= size // (1 << 16) + 4
 
 
+def test_a_workers_large_buffers_cross_in_a_memory_file():
+    # 40 MB of arrays: the pipe carries the header and the pickle, the arrays come mapped.
+    payload = np.arange(5_000_000, dtype=np.float64)
+    r, w = os.pipe()
+    writer = Channel(-1, w, share=True)
+    reader = Channel(r, -1, peer=os.getpid())
+    writer.send((1, payload))
+    [(tag, back)] = _read_all(reader, 1)
+    assert reader.reads == 1
+    assert tag == 1 and np.array_equal(back, payload)
+    back[0] = -1.0  # the mapping is the reader's own (copy on write)
+    assert payload[0] == 0.0
+    writer.close()
+    reader.close()
+
+
+def test_where_the_memory_file_cannot_be_opened_it_comes_again_through_the_pipe():
+    payload = np.arange(2_000_000, dtype=np.float64)  # 16 MB
+    to_reader_r, to_reader_w = os.pipe()
+    to_writer_r, to_writer_w = os.pipe()
+    writer = Channel(to_writer_r, to_reader_w, share=True)
+    reader = Channel(to_reader_r, to_writer_w, peer=0)  # no process whose files it may open
+
+    def worker():
+        writer.send(payload)
+        assert writer.recv() is None  # answers the request to resend, then the pipe closes
+
+    sender = threading.Thread(target=worker)
+    sender.start()
+    [back] = _read_all(reader, 1)
+    reader.close()
+    sender.join()
+    writer.close()
+    assert np.array_equal(back, payload)
+
+
 def test_large_bytes_are_read_linearly_too():
     size = 20_000_000
     payload = os.urandom(1000) * (size // 1000)

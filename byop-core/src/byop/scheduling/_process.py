@@ -32,8 +32,9 @@ from byop.scheduling._errors import CallCancelledError, NotPicklableError
 from byop.scheduling._launch import ExecProcess, PassedFd
 from byop.scheduling._limits import Limits
 from byop.scheduling._names import function_label
+from byop.scheduling._progress import Progress
 from byop.scheduling._watch import Function, Worker, death_error
-from byop.scheduling._wire import Channel, PickleFailedError, Progress
+from byop.scheduling._wire import Channel, PickleFailedError
 from byop.scheduling._worker import worker_main
 
 loads = pickle.loads
@@ -130,7 +131,8 @@ class ProcessBackend:
         os.close(to_worker_r)
         os.close(to_main_w)
         progress.close_fd()
-        worker = Worker(process, Channel(to_main_r, to_worker_w), progress, Compactor(self._codes))
+        channel = Channel(to_main_r, to_worker_w, peer=process.pid)
+        worker = Worker(process, channel, progress, Compactor(self._codes))
         self._workers[worker.pid] = worker
         self._fd_owner[to_main_r] = (worker, False)
         self._fd_owner[worker.sentinel] = (worker, True)

@@ -18,7 +18,8 @@ from byop.scheduling._compact import Compactor
 from byop.scheduling._errors import WorkerDiedError
 from byop.scheduling._limits import CPUTimeLimitExceeded, Limits, WallTimeLimitExceeded
 from byop.scheduling._names import function_label
-from byop.scheduling._wire import Channel, Progress
+from byop.scheduling._progress import Progress
+from byop.scheduling._wire import Channel
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 

@@ -8,6 +8,12 @@ buffer's length (``!Q``).
 Reading is linear in the size of a message however it arrives: once a header is in, the rest
 of its message is read straight into buffers of the right sizes (``readv``), never by joining
 chunks. A small message costs one ``write`` to send and, usually, one ``read`` to receive.
+
+A worker's large buffers (8 MB or more in all) do not go through the pipe at all: the worker
+copies them into a memory file (``memfd``) and sends its number in the header; the main
+process maps that file (``/proc/<worker>/fd/<n>``), so a 100 MB result takes one copy and no
+round trips through a pipe of 1 MB. Where the file cannot be opened, the main process asks for
+the message again, through the pipe.
 """
 
 from __future__ import annotations
@@ -17,13 +23,12 @@ import mmap
 import os
 import pickle
 import struct
-import time
 from typing import Any, TypeAlias
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 """The pickle protocol of every message between the main process and its workers."""
 
-_HEAD = struct.Struct("!QI")
+_HEAD = struct.Struct("!QIi")  # the pickle's length, the number of buffers, where they are
 _HEAD_SIZE = _HEAD.size
 _LENGTH = struct.Struct("!Q")
 _CHUNK = 1 << 16
@@ -32,11 +37,15 @@ _OUT_OF_BAND = 1 << 16
 _BIG_PIPE = 1 << 20
 """The pipe size asked for (``F_SETPIPE_SZ``) once a message larger than this is read."""
 _IOV_MAX = 512
+_SHARE = 1 << 23
+"""Buffers of at least this many bytes in all cross in a memory file, not through the pipe."""
+_IN_PIPE = -1  # the buffers follow the pickle in the pipe
+_RESEND = -2  # a request: send the last message again, all through the pipe
 _HUGE = 1 << 22
 """Buffers at least this large are read into memory mapped with huge pages (where the kernel
 has them): a hundred times fewer page faults to fill it."""
 
-Buffer: TypeAlias = "bytearray | mmap.mmap"
+Buffer: TypeAlias = "bytearray | mmap.mmap | memoryview"
 _NO_BUFFERS: list[Buffer] = []  # shared, never changed
 
 Message: TypeAlias = "tuple[bytes | Buffer, list[Buffer]]"
@@ -46,15 +55,39 @@ Message: TypeAlias = "tuple[bytes | Buffer, list[Buffer]]"
 class Channel:
     """One end of a worker's two pipes: read from ``rfd``, write to ``wfd``.
 
+    Args:
+        rfd: The pipe to read from.
+        wfd: The pipe to write to.
+        peer: The process at the other end, whose memory files this end may map (0: none).
+        share: Whether this end sends large buffers in memory files (a worker's end).
+
     Attributes:
         reads: How many read system calls this end made (for tests and benchmarks).
     """
 
-    __slots__ = ("_left", "_oob", "_parts", "_ready", "_rest", "_views", "reads", "rfd", "wfd")
+    __slots__ = (
+        "_left",
+        "_oob",
+        "_parts",
+        "_ready",
+        "_rest",
+        "_sent",
+        "_shared",
+        "_views",
+        "peer",
+        "reads",
+        "rfd",
+        "share",
+        "wfd",
+    )
 
-    def __init__(self, rfd: int, wfd: int) -> None:
+    def __init__(self, rfd: int, wfd: int, *, peer: int = 0, share: bool = False) -> None:
         self.rfd = rfd
         self.wfd = wfd
+        self.peer = peer
+        self.share = share
+        self._shared: tuple[int, list[int]] | None = None  # the message read's memory file
+        self._sent: tuple[int, bytes, list[int]] | None = None  # the last file sent
         self._rest = b""  # the start of a header that did not fit in the last read
         self._parts: list[Buffer] = []  # the message being read, once its header is in
         self._views: list[memoryview] = []  # what of those parts is still to be read
@@ -81,19 +114,45 @@ class Channel:
         if not oob:
             n = len(data)
             if n <= _CHUNK:
-                message = _HEAD.pack(n, 0) + data
+                message = _HEAD.pack(n, 0, _IN_PIPE) + data
                 written = os.write(wfd, message)
                 if written < len(message):
                     _write_all(wfd, [memoryview(message)[written:]])
                 return
-            _write_all(wfd, [memoryview(_HEAD.pack(n, 0)), memoryview(data)])
+            _write_all(wfd, [memoryview(_HEAD.pack(n, 0, _IN_PIPE)), memoryview(data)])
             return
         buffers = list(oob)
         oob.clear()
-        head = _HEAD.pack(len(data), len(buffers)) + b"".join(
-            _LENGTH.pack(b.nbytes) for b in buffers
-        )
+        table = b"".join(_LENGTH.pack(b.nbytes) for b in buffers)
+        if self.share and sum(b.nbytes for b in buffers) >= _SHARE:
+            fd = _memory_file(buffers)
+            if fd >= 0:
+                self.release()
+                # The file is kept until the next message arrives (the buffers are not).
+                self._sent = (fd, data, [b.nbytes for b in buffers])
+                head = _HEAD.pack(len(data), len(buffers), fd) + table
+                _write_all(wfd, [memoryview(head), memoryview(data)])
+                return
+        head = _HEAD.pack(len(data), len(buffers), _IN_PIPE) + table
         _write_all(wfd, [memoryview(head), memoryview(data), *buffers])
+
+    def release(self) -> None:
+        """Forget the memory file of the last message sent (the other end has it mapped)."""
+        if self._sent is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._sent[0])
+            self._sent = None
+
+    def _resend(self) -> None:
+        """Send the last message again, buffers and all through the pipe."""
+        if self._sent is None:
+            return
+        fd, data, sizes = self._sent
+        buffers = _map(os.getpid(), fd, sizes) or []
+        self.release()
+        head = _HEAD.pack(len(data), len(sizes), _IN_PIPE)
+        table = b"".join(_LENGTH.pack(size) for size in sizes)
+        _write_all(self.wfd, [memoryview(head + table), memoryview(data), *buffers])
 
     def _keep_in_band(self, buffer: pickle.PickleBuffer) -> bool:
         try:
@@ -124,9 +183,9 @@ class Channel:
             chunk = self._rest + chunk  # the start of a header: never a message's data
             self._rest = b""
         elif len(chunk) >= _HEAD_SIZE:
-            n, k = _HEAD.unpack_from(chunk)
-            if not k and len(chunk) == _HEAD_SIZE + n:  # one whole message: the common case
-                return [(chunk[_HEAD_SIZE:], _NO_BUFFERS)]
+            n, k, where = _HEAD.unpack_from(chunk)
+            if not k and where == _IN_PIPE and len(chunk) == _HEAD_SIZE + n:
+                return [(chunk[_HEAD_SIZE:], _NO_BUFFERS)]  # one whole message: most of them
         elif not chunk:
             return None
         return self._split(chunk)
@@ -148,14 +207,32 @@ class Channel:
         self._views = []
         parts = self._parts
         self._parts = []
-        return [(parts[0], parts[1:])]
+        return self._complete(parts)
+
+    def _complete(self, parts: list[Buffer]) -> list[Message]:
+        """The message whose parts were read; its buffers mapped if in a memory file."""
+        shared = self._shared
+        if shared is None:
+            return [(parts[0], parts[1:])]
+        self._shared = None
+        fd, sizes = shared
+        buffers = _map(self.peer, fd, sizes)
+        if buffers is None:  # the file cannot be opened here: ask for it through the pipe
+            _write_all(self.wfd, [memoryview(_HEAD.pack(0, 0, _RESEND))])
+            return []
+        mapped: list[Buffer] = [*buffers]
+        return [(parts[0], mapped)]
 
     def _split(self, buf: bytes) -> list[Message]:
         out: list[Message] = []
         start = 0
         size = len(buf)
         while size - start >= _HEAD_SIZE:
-            n, k = _HEAD.unpack_from(buf, start)
+            n, k, where = _HEAD.unpack_from(buf, start)
+            if where == _RESEND:
+                out.append(RESEND)
+                start += _HEAD_SIZE
+                continue
             body = start + _HEAD_SIZE + 8 * k
             if body > size:
                 break  # the buffers' lengths are not all in yet
@@ -168,6 +245,9 @@ class Channel:
                 sizes = [n]
             else:
                 sizes = [n, *struct.unpack_from(f"!{k}Q", buf, start + _HEAD_SIZE)]
+                if where >= 0:  # the buffers are in the sender's memory file
+                    self._shared = (where, sizes[1:])
+                    sizes = [n]
             # A message with buffers, or one that goes on beyond this read: read it into
             # buffers of its own.
             parts = [_buffer(s) for s in sizes]
@@ -181,8 +261,8 @@ class Channel:
                     have = have[take:]
                 if take < len(view):
                     views.append(view[take:])
-            if not views:  # it was all here after all (a message with small buffers)
-                out.append((parts[0], parts[1:]))
+            if not views:  # it was all here after all
+                out.extend(self._complete(parts))
                 start = size - len(have)
                 continue
             self._parts = parts
@@ -205,22 +285,84 @@ class Channel:
                 fcntl.fcntl(self.rfd, setsize, _BIG_PIPE)
 
     def recv(self) -> Message | None:
-        """Block until one whole message arrives; ``None`` at end of file."""
+        """Block until one whole message arrives; ``None`` at end of file.
+
+        A request to send the last message again is answered here, and the memory file of the
+        last message sent is let go once another message arrives.
+        """
         ready = self._ready
-        while not ready:
-            got = self.read_ready()
-            if got is None:
-                return None
-            if len(got) == 1:
-                return got[0]
-            ready.extend(got)
-        return ready.pop(0)
+        while True:
+            while not ready:
+                got = self.read_ready()
+                if got is None:
+                    return None
+                ready.extend(got)
+            message = ready.pop(0)
+            if message is RESEND:
+                self._resend()
+                continue
+            self.release()
+            return message
 
     def close(self) -> None:
-        """Close both pipes."""
+        """Close both pipes (and the memory file of the last message sent)."""
+        self.release()
         for fd in (self.rfd, self.wfd):
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+RESEND: Message = (b"", [])
+"""What `Channel.read_ready` returns for a request to send the last message again."""
+
+
+def _memory_file(buffers: list[memoryview]) -> int:
+    """A memory file holding ``buffers`` one after the other, or -1 where there is none."""
+    memfd_create = getattr(os, "memfd_create", None)
+    if memfd_create is None:
+        return -1
+    try:
+        fd: int = memfd_create("byop-message", os.MFD_CLOEXEC)
+    except OSError:
+        return -1
+    try:
+        os.ftruncate(fd, sum(b.nbytes for b in buffers))
+        at = 0
+        for buffer in buffers:
+            view = buffer
+            while view:
+                written = os.pwrite(fd, view, at)
+                at += written
+                view = view[written:]
+    except OSError:
+        os.close(fd)
+        return -1
+    return fd
+
+
+def _map(pid: int, fd: int, sizes: list[int]) -> list[memoryview] | None:
+    """The buffers in process ``pid``'s memory file ``fd``, mapped here (copy on write)."""
+    if pid <= 0:
+        return None
+    try:
+        mine = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        region = mmap.mmap(
+            mine, sum(sizes), flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE
+        )
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(mine)
+    view = memoryview(region)
+    out: list[memoryview] = []
+    at = 0
+    for size in sizes:
+        out.append(view[at : at + size])
+        at += size
+    return out
 
 
 def _buffer(size: int) -> Buffer:
@@ -263,75 +405,3 @@ def _write_all(fd: int, views: list[memoryview]) -> None:
 
 class PickleFailedError(Exception):
     """What `Channel.send` raises when its object cannot be pickled (the cause is chained)."""
-
-
-_PROGRESS = struct.Struct("qdq")
-
-
-class Progress:
-    """Shared memory where a worker records the call it started (and when) and the last it ended.
-
-    The main process reads it only to decide whether to kill a worker for a time limit: a limit
-    counts from when the worker started the call (not from when it was sent: a worker may still
-    be starting up), and ends when the call returns, before its outcome is pickled and sent. So
-    neither a slow start nor the transfer of a large result counts against a trial.
-
-    Args:
-        fd: The worker's side: the descriptor it was given. By default, a new area (the main
-            process's side), whose ``fd`` is handed to the worker.
-    """
-
-    __slots__ = ("_map", "fd")
-
-    def __init__(self, fd: int | None = None) -> None:
-        if fd is None:
-            fd = _anonymous_file()
-            os.ftruncate(fd, _PROGRESS.size)
-            self._map = mmap.mmap(fd, _PROGRESS.size)
-            _PROGRESS.pack_into(self._map, 0, -1, 0.0, -1)
-        else:
-            self._map = mmap.mmap(fd, _PROGRESS.size)
-        self.fd = fd
-
-    def started(self, call_id: int) -> None:
-        """Record that the call ``call_id`` starts now (on the system's monotonic clock)."""
-        _STARTED.pack_into(self._map, 0, call_id, time.monotonic())
-
-    def ended(self, call_id: int) -> None:
-        """Record that the call ``call_id`` returned."""
-        _ENDED.pack_into(self._map, _ENDED_AT, call_id)
-
-    def read(self) -> tuple[int, float, int]:
-        """The call started last, when (``time.monotonic()``), and the call ended last."""
-        started, at, ended = _PROGRESS.unpack_from(self._map, 0)
-        return started, at, ended
-
-    def close_fd(self) -> None:
-        """Close the descriptor (the mapping stays)."""
-        if self.fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self.fd)
-            self.fd = -1
-
-    def close(self) -> None:
-        """Close the descriptor and the mapping."""
-        self.close_fd()
-        with contextlib.suppress(BufferError, ValueError):
-            self._map.close()
-
-
-_STARTED = struct.Struct("qd")
-_ENDED = struct.Struct("q")
-_ENDED_AT = _STARTED.size
-
-
-def _anonymous_file() -> int:
-    memfd_create = getattr(os, "memfd_create", None)
-    if memfd_create is not None:
-        with contextlib.suppress(OSError):
-            fd: int = memfd_create("byop-worker", os.MFD_CLOEXEC)
-            return fd
-    import tempfile
-
-    with tempfile.TemporaryFile() as f:
-        return os.dup(f.fileno())

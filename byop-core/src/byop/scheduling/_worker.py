@@ -23,7 +23,8 @@ from byop.scheduling._errors import NotPicklableError
 from byop.scheduling._execute import execute
 from byop.scheduling._limits import Limits, keep_handlers_installed, settle
 from byop.scheduling._names import function_label
-from byop.scheduling._wire import PROTOCOL, Channel, PickleFailedError, Progress, load
+from byop.scheduling._progress import Progress
+from byop.scheduling._wire import PROTOCOL, Channel, PickleFailedError, load
 
 __all__ = ["PROTOCOL", "unsendable", "worker_main"]
 
@@ -106,7 +107,7 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> N
         os._exit(0)  # the main process died before we got here
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     keep_handlers_installed()
-    channel = Channel(rfd, wfd)
+    channel = Channel(rfd, wfd, share=True)
     progress = Progress(progress_fd)
     progress.close_fd()
     me = os.getpid()
