@@ -15,6 +15,7 @@ from support.objectives import echo_info, large_result, slow_to_send_trial, unlo
 
 from byop.optimization import RandomSearch, RSTrialInfo, Trial
 from byop.scheduling import NotPicklableError, ProcessBackend, Scheduler, Task
+from byop.scheduling import _remote as remote
 from byop.scheduling._compact import Compactor, expand
 from byop.scheduling._wire import Channel, load
 
@@ -61,28 +62,29 @@ def test_a_large_message_is_read_into_one_buffer_of_its_size():
     assert reader.reads <= size // (1 << 16) + 4
 
 
-def test_a_workers_large_buffers_cross_in_a_memory_file():
-    # 40 MB of arrays: the pipe carries the header and the pickle, the arrays come mapped.
+@pytest.mark.skipif(not remote.AVAILABLE, reason="no process_vm_readv here")
+def test_a_workers_large_buffers_are_read_from_its_memory():
+    # 40 MB of arrays: the pipe carries the header and the pickle, the arrays are copied once.
     payload = np.arange(5_000_000, dtype=np.float64)
     r, w = os.pipe()
     writer = Channel(-1, w, share=True)
-    reader = Channel(r, -1, peer=os.getpid())
+    reader = Channel(r, -1, peer=os.getpid())  # this process plays both ends
     writer.send((1, payload))
     [(tag, back)] = _read_all(reader, 1)
     assert reader.reads == 1
     assert tag == 1 and np.array_equal(back, payload)
-    back[0] = -1.0  # the mapping is the reader's own (copy on write)
+    back[0] = -1.0  # a copy of the reader's own
     assert payload[0] == 0.0
     writer.close()
     reader.close()
 
 
-def test_where_the_memory_file_cannot_be_opened_it_comes_again_through_the_pipe():
+def test_where_the_senders_memory_cannot_be_read_it_comes_again_through_the_pipe():
     payload = np.arange(2_000_000, dtype=np.float64)  # 16 MB
     to_reader_r, to_reader_w = os.pipe()
     to_writer_r, to_writer_w = os.pipe()
     writer = Channel(to_writer_r, to_reader_w, share=True)
-    reader = Channel(to_reader_r, to_writer_w, peer=0)  # no process whose files it may open
+    reader = Channel(to_reader_r, to_writer_w, peer=0)  # no process it may read
 
     def worker():
         writer.send(payload)
@@ -95,6 +97,20 @@ def test_where_the_memory_file_cannot_be_opened_it_comes_again_through_the_pipe(
     sender.join()
     writer.close()
     assert np.array_equal(back, payload)
+    assert not writer.share  # and later messages come through the pipe at once
+
+
+@pytest.mark.skipif(not remote.AVAILABLE, reason="no process_vm_readv here")
+def test_a_large_pickle_is_read_from_the_senders_memory_too():
+    payload = os.urandom(1000) * 20_000  # 20 MB of bytes: inside the pickle
+    r, w = os.pipe()
+    writer = Channel(-1, w, share=True)
+    reader = Channel(r, -1, peer=os.getpid())
+    writer.send(payload)
+    [back] = _read_all(reader, 1)
+    assert reader.reads == 1 and back == payload
+    writer.close()
+    reader.close()
 
 
 def test_large_bytes_are_read_linearly_too():

@@ -10,10 +10,11 @@ of its message is read straight into buffers of the right sizes (``readv``), nev
 chunks. A small message costs one ``write`` to send and, usually, one ``read`` to receive.
 
 A worker's large buffers (8 MB or more in all) do not go through the pipe at all: the worker
-copies them into a memory file (``memfd``) and sends its number in the header; the main
-process maps that file (``/proc/<worker>/fd/<n>``), so a 100 MB result takes one copy and no
-round trips through a pipe of 1 MB. Where the file cannot be opened, the main process asks for
-the message again, through the pipe.
+sends where they are in its memory and keeps them until its next message, and the main
+process copies them straight from there (`byop.scheduling._remote`). A 100 MB result then
+takes one copy, and no hundred round trips through a pipe of 1 MB (each a scheduling delay on
+a busy machine). Where that read is not allowed, the main process asks for the message again,
+and it comes through the pipe.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import os
 import pickle
 import struct
 from typing import Any, TypeAlias
+
+from byop.scheduling import _remote as remote
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 """The pickle protocol of every message between the main process and its workers."""
@@ -38,9 +41,10 @@ _BIG_PIPE = 1 << 20
 """The pipe size asked for (``F_SETPIPE_SZ``) once a message larger than this is read."""
 _IOV_MAX = 512
 _SHARE = 1 << 23
-"""Buffers of at least this many bytes in all cross in a memory file, not through the pipe."""
+"""Buffers of at least this many bytes in all are read from the sender's memory."""
 _IN_PIPE = -1  # the buffers follow the pickle in the pipe
 _RESEND = -2  # a request: send the last message again, all through the pipe
+_IN_MEMORY = 1  # the pickle and its buffers stay in the sender's memory, at these addresses
 _HUGE = 1 << 22
 """Buffers at least this large are read into memory mapped with huge pages (where the kernel
 has them): a hundred times fewer page faults to fill it."""
@@ -58,8 +62,9 @@ class Channel:
     Args:
         rfd: The pipe to read from.
         wfd: The pipe to write to.
-        peer: The process at the other end, whose memory files this end may map (0: none).
-        share: Whether this end sends large buffers in memory files (a worker's end).
+        peer: The process at the other end, whose memory this end may read (0: none).
+        share: Whether this end leaves large buffers in its memory for the other end to read
+            (a worker's end).
 
     Attributes:
         reads: How many read system calls this end made (for tests and benchmarks).
@@ -72,7 +77,6 @@ class Channel:
         "_ready",
         "_rest",
         "_sent",
-        "_shared",
         "_views",
         "peer",
         "reads",
@@ -86,8 +90,7 @@ class Channel:
         self.wfd = wfd
         self.peer = peer
         self.share = share
-        self._shared: tuple[int, list[int]] | None = None  # the message read's memory file
-        self._sent: tuple[int, bytes, list[int]] | None = None  # the last file sent
+        self._sent: tuple[bytes, list[memoryview], list[Any]] | None = None  # kept for the peer
         self._rest = b""  # the start of a header that did not fit in the last read
         self._parts: list[Buffer] = []  # the message being read, once its header is in
         self._views: list[memoryview] = []  # what of those parts is still to be read
@@ -111,8 +114,14 @@ class Channel:
             oob.clear()
             raise PickleFailedError(f"{type(e).__name__}: {e}") from e
         wfd = self.wfd
+        n = len(data)
+        if (
+            self.share
+            and (n >= _SHARE or (oob and n + sum(b.nbytes for b in oob) >= _SHARE))
+            and self._leave(data)
+        ):
+            return
         if not oob:
-            n = len(data)
             if n <= _CHUNK:
                 message = _HEAD.pack(n, 0, _IN_PIPE) + data
                 written = os.write(wfd, message)
@@ -124,35 +133,47 @@ class Channel:
         buffers = list(oob)
         oob.clear()
         table = b"".join(_LENGTH.pack(b.nbytes) for b in buffers)
-        if self.share and sum(b.nbytes for b in buffers) >= _SHARE:
-            fd = _memory_file(buffers)
-            if fd >= 0:
-                self.release()
-                # The file is kept until the next message arrives (the buffers are not).
-                self._sent = (fd, data, [b.nbytes for b in buffers])
-                head = _HEAD.pack(len(data), len(buffers), fd) + table
-                _write_all(wfd, [memoryview(head), memoryview(data)])
-                return
         head = _HEAD.pack(len(data), len(buffers), _IN_PIPE) + table
         _write_all(wfd, [memoryview(head), memoryview(data), *buffers])
 
+    def _leave(self, data: bytes) -> bool:
+        """Send only where the pickle and its buffers are, for the other end to read them."""
+        if not remote.AVAILABLE:
+            return False
+        buffers = self._oob
+        found = [remote.address_of(b) for b in buffers]
+        if any(f is None for f in found):
+            return False
+        self.release()
+        kept = list(buffers)
+        buffers.clear()
+        self._sent = (data, kept, found)  # kept until the next message arrives
+        addresses = [remote.address_of_bytes(data), *(f[0] for f in found if f is not None)]
+        head = (
+            _HEAD.pack(len(data), len(kept), _IN_MEMORY)
+            + b"".join(_LENGTH.pack(b.nbytes) for b in kept)
+            + b"".join(_LENGTH.pack(a) for a in addresses)
+        )
+        _write_all(self.wfd, [memoryview(head)])
+        return True
+
     def release(self) -> None:
-        """Forget the memory file of the last message sent (the other end has it mapped)."""
-        if self._sent is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._sent[0])
-            self._sent = None
+        """Let go of the buffers of the last message sent (the other end has read them)."""
+        self._sent = None
 
     def _resend(self) -> None:
-        """Send the last message again, buffers and all through the pipe."""
+        """Send the last message again, all through the pipe.
+
+        The other end cannot read this one's memory: later messages go through the pipe too.
+        """
+        self.share = False
         if self._sent is None:
             return
-        fd, data, sizes = self._sent
-        buffers = _map(os.getpid(), fd, sizes) or []
-        self.release()
-        head = _HEAD.pack(len(data), len(sizes), _IN_PIPE)
-        table = b"".join(_LENGTH.pack(size) for size in sizes)
+        data, buffers, _ = self._sent
+        head = _HEAD.pack(len(data), len(buffers), _IN_PIPE)
+        table = b"".join(_LENGTH.pack(b.nbytes) for b in buffers)
         _write_all(self.wfd, [memoryview(head + table), memoryview(data), *buffers])
+        self.release()
 
     def _keep_in_band(self, buffer: pickle.PickleBuffer) -> bool:
         try:
@@ -207,21 +228,15 @@ class Channel:
         self._views = []
         parts = self._parts
         self._parts = []
-        return self._complete(parts)
+        return [(parts[0], parts[1:])]
 
-    def _complete(self, parts: list[Buffer]) -> list[Message]:
-        """The message whose parts were read; its buffers mapped if in a memory file."""
-        shared = self._shared
-        if shared is None:
-            return [(parts[0], parts[1:])]
-        self._shared = None
-        fd, sizes = shared
-        buffers = _map(self.peer, fd, sizes)
-        if buffers is None:  # the file cannot be opened here: ask for it through the pipe
+    def _fetch(self, addresses: list[int], sizes: list[int]) -> list[Message]:
+        """The message left in the sender's memory, read from there."""
+        parts = remote.read_from(self.peer, addresses, sizes, _buffer)
+        if parts is None:  # not allowed here: ask for the message through the pipe
             _write_all(self.wfd, [memoryview(_HEAD.pack(0, 0, _RESEND))])
             return []
-        mapped: list[Buffer] = [*buffers]
-        return [(parts[0], mapped)]
+        return [(parts[0], parts[1:])]
 
     def _split(self, buf: bytes) -> list[Message]:
         out: list[Message] = []
@@ -233,9 +248,16 @@ class Channel:
                 out.append(RESEND)
                 start += _HEAD_SIZE
                 continue
-            body = start + _HEAD_SIZE + 8 * k
+            in_memory = where == _IN_MEMORY
+            body = start + _HEAD_SIZE + 8 * k + (8 * (k + 1) if in_memory else 0)
             if body > size:
                 break  # the buffers' lengths are not all in yet
+            if in_memory:
+                sizes = [n, *struct.unpack_from(f"!{k}Q", buf, start + _HEAD_SIZE)]
+                at = start + _HEAD_SIZE + 8 * k
+                out.extend(self._fetch([*struct.unpack_from(f"!{k + 1}Q", buf, at)], sizes))
+                start = body
+                continue
             if not k:
                 end = body + n
                 if end <= size:
@@ -245,9 +267,6 @@ class Channel:
                 sizes = [n]
             else:
                 sizes = [n, *struct.unpack_from(f"!{k}Q", buf, start + _HEAD_SIZE)]
-                if where >= 0:  # the buffers are in the sender's memory file
-                    self._shared = (where, sizes[1:])
-                    sizes = [n]
             # A message with buffers, or one that goes on beyond this read: read it into
             # buffers of its own.
             parts = [_buffer(s) for s in sizes]
@@ -262,7 +281,7 @@ class Channel:
                 if take < len(view):
                     views.append(view[take:])
             if not views:  # it was all here after all
-                out.extend(self._complete(parts))
+                out.append((parts[0], parts[1:]))
                 start = size - len(have)
                 continue
             self._parts = parts
@@ -287,8 +306,8 @@ class Channel:
     def recv(self) -> Message | None:
         """Block until one whole message arrives; ``None`` at end of file.
 
-        A request to send the last message again is answered here, and the memory file of the
-        last message sent is let go once another message arrives.
+        A request to send the last message again is answered here, and the buffers of the
+        last message sent are let go once another message arrives.
         """
         ready = self._ready
         while True:
@@ -305,7 +324,7 @@ class Channel:
             return message
 
     def close(self) -> None:
-        """Close both pipes (and the memory file of the last message sent)."""
+        """Close both pipes."""
         self.release()
         for fd in (self.rfd, self.wfd):
             with contextlib.suppress(OSError):
@@ -314,55 +333,6 @@ class Channel:
 
 RESEND: Message = (b"", [])
 """What `Channel.read_ready` returns for a request to send the last message again."""
-
-
-def _memory_file(buffers: list[memoryview]) -> int:
-    """A memory file holding ``buffers`` one after the other, or -1 where there is none."""
-    memfd_create = getattr(os, "memfd_create", None)
-    if memfd_create is None:
-        return -1
-    try:
-        fd: int = memfd_create("byop-message", os.MFD_CLOEXEC)
-    except OSError:
-        return -1
-    try:
-        os.ftruncate(fd, sum(b.nbytes for b in buffers))
-        at = 0
-        for buffer in buffers:
-            view = buffer
-            while view:
-                written = os.pwrite(fd, view, at)
-                at += written
-                view = view[written:]
-    except OSError:
-        os.close(fd)
-        return -1
-    return fd
-
-
-def _map(pid: int, fd: int, sizes: list[int]) -> list[memoryview] | None:
-    """The buffers in process ``pid``'s memory file ``fd``, mapped here (copy on write)."""
-    if pid <= 0:
-        return None
-    try:
-        mine = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        region = mmap.mmap(
-            mine, sum(sizes), flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE
-        )
-    except (OSError, ValueError):
-        return None
-    finally:
-        os.close(mine)
-    view = memoryview(region)
-    out: list[memoryview] = []
-    at = 0
-    for size in sizes:
-        out.append(view[at : at + size])
-        at += size
-    return out
 
 
 def _buffer(size: int) -> Buffer:
