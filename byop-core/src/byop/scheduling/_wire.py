@@ -2,19 +2,21 @@
 
 A message is a header, the pickle, and the pickle's out-of-band buffers: large contiguous
 buffers (numpy arrays and the like, pickle protocol 5) travel as themselves, never copied into
-the pickle. The header is the pickle's length and the number of buffers (``!QI``), then each
-buffer's length (``!Q``).
+the pickle. The header is the pickle's length, the number of buffers and where they are
+(``!QIi``: -1 in the pipe, after the pickle; 1 in the sender's memory; -2 is a request to send
+the last message again), then each buffer's length (``!Q``), and for a message left in the
+sender's memory the addresses of the pickle and of each buffer.
 
 Reading is linear in the size of a message however it arrives: once a header is in, the rest
 of its message is read straight into buffers of the right sizes (``readv``), never by joining
 chunks. A small message costs one ``write`` to send and, usually, one ``read`` to receive.
 
-A worker's large buffers (8 MB or more in all) do not go through the pipe at all: the worker
-sends where they are in its memory and keeps them until its next message, and the main
-process copies them straight from there (`byop.scheduling._remote`). A 100 MB result then
-takes one copy, and no hundred round trips through a pipe of 1 MB (each a scheduling delay on
-a busy machine). Where that read is not allowed, the main process asks for the message again,
-and it comes through the pipe.
+A worker's large messages (8 MB or more, pickle and buffers) do not go through the pipe at
+all: the worker sends where they are in its memory and keeps them until its next message, and
+the main process copies them straight from there (`byop.scheduling._remote`). A 100 MB result
+then takes one copy, and no hundred round trips through a pipe of 1 MB (each a scheduling
+delay on a busy machine). Where that read is not allowed, the main process asks for the
+message again, and it (and every later one) comes through the pipe.
 """
 
 from __future__ import annotations
