@@ -6,7 +6,7 @@ import pytest
 
 from byop.history import DuplicateReportError, History, NoBestTrialError
 from byop.optimization import Metric, ReportStatus, TimeInterval, TimeKind, Trial
-from byop.optimization._trial import CrashReport, FailReport, SuccessReport
+from byop.optimization._report import CrashReport, FailReport, SuccessReport
 
 
 def report(name, status="success", *, start=0.0, end=1.0, config=None, exc=None, **results):

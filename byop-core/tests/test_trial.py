@@ -178,3 +178,36 @@ def test_metric_and_fidelity_declarations_are_checked():
         Fidelity("frac", 0, 1, log=True)
     with pytest.raises(ValueError, match="unique"):
         as_fidelities([Fidelity("a", 0, 1), Fidelity("a", 1, 2)])
+
+
+def test_a_report_crosses_as_its_payload_or_the_plain_tuple_of_it():
+    worker_side = make()
+    with worker_side.begin():
+        sent = worker_side.success(cost=0.5)
+    payload = sent.payload()
+    for form in (payload, tuple(payload), pickle.loads(pickle.dumps(tuple(payload)))):
+        main_side = make()
+        report = main_side.receive(form)
+        assert isinstance(report, SuccessReport) and main_side.report is report
+        assert report.results == {"cost": 0.5}
+        assert report.time == sent.time and report.cpu_time == sent.cpu_time
+
+
+def test_receive_explains_a_payload_it_cannot_take():
+    trial = make()
+    with pytest.raises(TypeError, match="receive\\(\\) takes the ReportPayload"):
+        trial.receive(None)
+    with pytest.raises(TypeError, match="ten fields"):
+        trial.receive(("success", {}))
+    bad = ("finished", {}, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, None, None)
+    with pytest.raises(ValueError, match="'finished'.*'success'"):
+        trial.receive(bad)
+    assert trial.report is None
+
+
+def test_the_clock_stops_at_the_report():
+    # The report's times are the trial's: the end of begin()'s block does not read them again.
+    trial = make()
+    with trial.begin():
+        report = trial.success(cost=1.0)
+    assert trial.times() == (report.time, report.cpu_time)

@@ -104,6 +104,71 @@ def silent_trial(trial: Trial[Any]) -> Any:
     return None
 
 
+def large_result(trial: Trial[Any]) -> Any:
+    """Succeeds at once with ``config["mb"]`` megabytes of bytes as its result ``data``."""
+    with trial.begin():
+        return trial.success(cost=0.0, data=bytes(int(trial.config["mb"] * 1_000_000)))
+    return trial.fail()
+
+
+class SlowToSend:
+    """A value whose pickling takes ``seconds`` (a transfer slower than a trial's limit).
+
+    It arrives as the string ``"sent"``.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        time.sleep(self.seconds)  # stands for pickling and sending a very large result
+        return (str, ("sent",))
+
+
+def echo_info(trial: Trial[Any]) -> Any:
+    """Succeeds with what the worker saw of the trial: its info, seed and budget."""
+    with trial.begin():
+        return trial.success(cost=0.0, info=trial.info, seed=trial.seed, budget=trial.budget)
+    return trial.fail()
+
+
+def replace_sigalrm() -> int:
+    """Installs a SIGALRM handler of its own (that ignores the signal); returns the pid."""
+    signal.signal(signal.SIGALRM, lambda signum, frame: None)
+    return os.getpid()
+
+
+def nested_then_allocate(mb: int) -> int:
+    """Runs a call with a small memory limit in a nested scheduler, then allocates ``mb`` MB."""
+    from byop.scheduling import Scheduler, Task
+
+    inner = Scheduler.with_sequential()
+    task = Task(square, inner, memory_limit="20MB")
+    inner.on_start(lambda: task(3))
+    inner.run()
+    block = bytearray(mb * 1_000_000)  # past the inner call's limit, within the outer one's
+    return len(block)
+
+
+class Unloadable:
+    """Pickles fine, but unpickling it raises (``int("cannot be unpickled")``)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (int, ("cannot be unpickled",))
+
+
+def unloadable_unless(x: int | None) -> Any:
+    """An `Unloadable` for ``None``, else ``x * x``."""
+    return Unloadable() if x is None else x * x
+
+
+def slow_to_send_trial(trial: Trial[Any]) -> Any:
+    """Succeeds at once with a result that takes ``config["send"]`` seconds to pickle."""
+    with trial.begin():
+        return trial.success(cost=0.0, data=SlowToSend(trial.config["send"]))
+    return trial.fail()
+
+
 # ------------------------------------------------------------------ faults, by name
 def _allocate_twice(limit: int) -> None:
     import numpy as np

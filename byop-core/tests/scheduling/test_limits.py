@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import time
 
 import numpy as np
 import psutil
 import pytest
-from support.objectives import faulty_trial, sleep_for
+from support.objectives import (
+    faulty_trial,
+    nested_then_allocate,
+    replace_sigalrm,
+    sleep_for,
+    square,
+)
 
 from byop.optimization import CrashReport, FailReport, SuccessReport, Trial
 from byop.scheduling import (
@@ -22,6 +29,7 @@ from byop.scheduling import (
     ExitStatus,
     Limits,
     MemoryLimitExceeded,
+    ProcessBackend,
     Scheduler,
     Task,
     WallTimeLimitExceeded,
@@ -269,3 +277,54 @@ def test_loading_the_function_does_not_count_against_the_wall_time_limit():
     task.on_report(reports.append)
     assert scheduler.run(timeout=60) is ExitStatus.EXHAUSTED
     assert [type(r).__name__ for r in reports] == ["SuccessReport", "SuccessReport"], reports
+
+
+def test_a_workers_limits_survive_a_call_that_replaced_their_handler():
+    # Workers keep their limit handlers installed between calls; a call that installs its own
+    # SIGALRM handler must not disarm the next call's wall-time limit. The hard bound is set
+    # far off (grace 60 s), so the breach can only come from the worker's own timer.
+    scheduler = Scheduler(ProcessBackend(1, grace=60.0))
+    replace = Task(replace_sigalrm, scheduler)
+    limited = Task(sleep_for, scheduler, wall_time_limit=0.2)
+    errors, pids = [], []
+    replace.on_result(lambda call, pid: (pids.append(pid), limited(30)))
+    limited.on_exception(lambda call, e: errors.append(e))
+    scheduler.on_start(replace)
+    t0 = time.monotonic()
+    scheduler.run(timeout=60)
+    assert time.monotonic() - t0 < 20
+    [error] = errors
+    assert isinstance(error, WallTimeLimitExceeded)
+    assert "killed" not in str(error)  # raised in the call, not a kill from outside
+    assert scheduler.backend.pids == [] and len(pids) == 1
+
+
+def test_a_stray_timer_signal_between_calls_does_not_kill_a_worker():
+    scheduler = Scheduler.with_processes(1)
+    task = Task(square, scheduler, wall_time_limit=5.0)
+    results, errors, pids = [], [], []
+    task.on_exception(lambda call, e: errors.append(e))
+
+    @task.on_result
+    def next_call(call, result):
+        results.append(result)
+        if len(results) == 1:
+            [pid] = scheduler.backend.pids
+            pids.append(pid)
+            os.kill(pid, signal.SIGALRM)  # the worker is idle now: its handler ignores it
+            task(3)
+
+    scheduler.on_start(lambda: task(2))
+    scheduler.run(timeout=60)
+    assert results == [4, 9] and errors == []
+
+
+def test_a_nested_limited_call_leaves_the_outer_calls_limit_as_it_was():
+    scheduler = Scheduler.with_processes(1)
+    task = Task(nested_then_allocate, scheduler, memory_limit="300MB")
+    results, errors = [], []
+    task.on_result(lambda call, result: results.append(result))
+    task.on_exception(lambda call, e: errors.append(e))
+    scheduler.on_start(lambda: task(100))
+    scheduler.run(timeout=60)
+    assert errors == [] and results == [100_000_000]

@@ -79,6 +79,8 @@ def test_a_dying_child_fails_only_its_call(sandbox, fault, signal_name):
 
 
 def test_limits_hold_and_hard_kills_take_the_child(sandbox):
+    # The child is started first: a limit counts from when the call starts, not the child.
+    assert sandbox.run(packed(square), (1,), None) == (True, 1, None)
     t0 = time.monotonic()
     ok, error, _ = sandbox.run(packed(objectives._block_in_c, wall_time_limit=0.5), (), None)
     assert not ok

@@ -691,7 +691,7 @@ def test_importing_numpy_under_a_tiny_memory_limit_is_explained():
 
     # A fresh interpreter, so that numpy is not imported already.
     scheduler = Scheduler.with_processes(1, start_method="exec")
-    task = Trial.Task(imports_numpy, scheduler, memory_limit="64MB")
+    task = Trial.Task(imports_numpy, scheduler, memory_limit="4MB")
     reports = []
     scheduler.on_start(lambda: task(Trial(name="t", config={})))
     task.on_report(reports.append)
@@ -699,7 +699,7 @@ def test_importing_numpy_under_a_tiny_memory_limit_is_explained():
     (report,) = reports
     if isinstance(report, CrashReport):  # OpenBLAS ended the process
         assert isinstance(report.exception, WorkerDiedError)
-        assert "memory limit of 64 MB, which was probably too small" in str(report.exception)
+        assert "memory limit of 4 MB, which was probably too small" in str(report.exception)
     else:  # the import itself ran out, in Python
         assert isinstance(report, FailReport)
         assert isinstance(report.exception, MemoryLimitExceeded)

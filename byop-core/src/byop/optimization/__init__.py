@@ -43,16 +43,16 @@ from byop.optimization._optimizer import (
 )
 from byop.optimization._pending import PendingTrials
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
-from byop.optimization._time import TimeInterval, TimeKind
-from byop.optimization._trial import (
+from byop.optimization._report import (
     CrashReport,
     FailReport,
     Report,
     ReportPayload,
     ReportStatus,
     SuccessReport,
-    Trial,
 )
+from byop.optimization._time import TimeInterval, TimeKind
+from byop.optimization._trial import Trial
 
 __all__ = [
     "ASHA",

@@ -20,7 +20,8 @@ from attrs import frozen
 
 from byop.optimization._optimizer import Fidelity, Metric, Optimizer, as_fidelities, as_metrics
 from byop.optimization._pending import PendingTrials
-from byop.optimization._trial import Report, ReportStatus, Trial
+from byop.optimization._report import Report, ReportStatus
+from byop.optimization._trial import Trial
 from byop.pipeline import Sampler, as_sampler, sampler_for
 
 

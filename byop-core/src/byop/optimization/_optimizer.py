@@ -9,7 +9,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from attrs import field, frozen
 
-from byop.optimization._trial import Report, Trial
+from byop.optimization._report import Report
+from byop.optimization._trial import Trial
 
 Info = TypeVar("Info")
 

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Any, Generic, TypeVar
 
 from byop.optimization._errors import UnknownTrialError
-from byop.optimization._trial import Report, Trial
+from byop.optimization._report import Report
+from byop.optimization._trial import Trial
 
 V = TypeVar("V")
 T = TypeVar("T", bound=Trial[Any])

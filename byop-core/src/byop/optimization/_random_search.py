@@ -11,7 +11,8 @@ from attrs import frozen
 from byop.optimization._errors import OptimizerExhaustedError
 from byop.optimization._optimizer import Metric, as_metrics, as_seed
 from byop.optimization._pending import PendingTrials
-from byop.optimization._trial import Report, Trial
+from byop.optimization._report import Report
+from byop.optimization._trial import Trial
 from byop.pipeline import NumpySampler, Sampler, Space, as_sampler, config_key, sampler_for
 
 

@@ -9,173 +9,28 @@ from __future__ import annotations
 
 import traceback as _tb
 from collections.abc import Mapping
-from enum import StrEnum
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from attrs import define, field
 
 from byop.optimization._errors import TrialAlreadyReportedError, TrialFailedError
-from byop.optimization._exceptions import exception_key, portable
+from byop.optimization._report import (
+    _BY_VALUE,
+    REPORT_TYPES,
+    CrashReport,
+    FailReport,
+    Report,
+    ReportPayload,
+    ReportStatus,
+    SuccessReport,
+)
 from byop.optimization._time import TimeInterval, TimeKind, Timer
 
 if TYPE_CHECKING:
     from byop.scheduling import TrialTask
 
 Info = TypeVar("Info")
-
-
-class ReportStatus(StrEnum):
-    """How a trial ended."""
-
-    SUCCESS = "success"
-    FAIL = "fail"
-    CRASHED = "crashed"
-
-
-class ReportPayload(NamedTuple):
-    """A report without its trial: what a worker sends back to the process that owns the trial.
-
-    The trial (its config and info) never travels back: the main process keeps it, and turns
-    the payload into the trial's `Report` with `Trial.receive`. Plain values only, so it
-    pickles small and fast; `Report.payload` makes one.
-
-    Example:
-        ```python
-        from byop.optimization import Trial
-
-        worker_side = Trial(name="t", config={"x": 2.0})
-        payload = worker_side.success(cost=4.0).payload()
-
-        main_side = Trial(name="t", config={"x": 2.0})
-        report = main_side.receive(payload)
-        assert report["cost"] == 4.0 and main_side.report is report
-        ```
-    """
-
-    status: str
-    """The `ReportStatus` value: ``"success"``, ``"fail"`` or ``"crashed"``."""
-    results: dict[str, Any]
-    wall_start: float
-    wall_end: float
-    wall_duration: float
-    cpu_start: float
-    cpu_end: float
-    cpu_duration: float
-    exception: BaseException | None
-    """The exception, as itself when it pickles, else a `ForeignException` describing it."""
-    traceback: str | None
-
-
-@define(frozen=True, eq=False, slots=True, repr=False)
-class Report(Generic[Info]):
-    """How a trial ended: its results, times and, if one was caught, the exception.
-
-    Use one of the three kinds: `SuccessReport`, `FailReport` or `CrashReport`.
-
-    Attributes:
-        trial: The trial this reports on.
-        results: What the objective reported, e.g. ``{"cost": 0.3}``.
-        time: The wall-clock interval of the trial (`TimeKind.WALL`).
-        cpu_time: The process CPU time of the trial (`TimeKind.CPU`).
-        exception: The exception that was caught, if any.
-        traceback: That exception's formatted traceback, if any.
-    """
-
-    trial: Trial[Info]
-    results: dict[str, Any]
-    time: TimeInterval
-    cpu_time: TimeInterval
-    exception: BaseException | None = None
-    traceback: str | None = None
-
-    status: ClassVar[ReportStatus]
-
-    def __getitem__(self, key: str) -> Any:
-        """``report["cost"]`` reads ``report.results["cost"]``."""
-        try:
-            return self.results[key]
-        except KeyError:
-            have = ", ".join(repr(k) for k in self.results) or "none"
-            raise KeyError(
-                f"Trial {self.trial.name!r} ({self.status.value}) reported no result {key!r}; "
-                f"it reported: {have}."
-            ) from None
-
-    def _key(self) -> tuple[Any, ...]:
-        return (
-            type(self),
-            self.trial,
-            self.results,
-            self.time,
-            self.cpu_time,
-            exception_key(self.exception),
-            self.traceback,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Report):
-            return NotImplemented
-        return self._key() == other._key()
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        extra = f", exception={self.exception!r}" if self.exception is not None else ""
-        return (
-            f"{type(self).__name__}(trial={self.trial.name!r}, results={self.results!r}, "
-            f"duration={self.time.duration:.4g}s{extra})"
-        )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            type(self),
-            (self.trial, self.results, self.time, self.cpu_time, self.exception, self.traceback),
-        )
-
-    def payload(self) -> ReportPayload:
-        """This report without its trial, to send to the process that owns the trial."""
-        wall, cpu = self.time, self.cpu_time
-        return ReportPayload(
-            self.status.value,
-            self.results,
-            wall.start,
-            wall.end,
-            wall.duration,
-            cpu.start,
-            cpu.end,
-            cpu.duration,
-            portable(self.exception),
-            self.traceback,
-        )
-
-
-@define(frozen=True, eq=False, slots=True, repr=False)
-class SuccessReport(Report[Info]):
-    """The objective succeeded: ``trial.success(**results)``."""
-
-    status: ClassVar[ReportStatus] = ReportStatus.SUCCESS
-
-
-@define(frozen=True, eq=False, slots=True, repr=False)
-class FailReport(Report[Info]):
-    """The objective failed: ``trial.fail(**results)``, or an exception caught by ``begin()``."""
-
-    status: ClassVar[ReportStatus] = ReportStatus.FAIL
-
-
-@define(frozen=True, eq=False, slots=True, repr=False)
-class CrashReport(Report[Info]):
-    """The objective crashed: an exception escaped it, or its worker died."""
-
-    status: ClassVar[ReportStatus] = ReportStatus.CRASHED
-
-
-REPORT_TYPES: dict[ReportStatus, type[Report[Any]]] = {
-    ReportStatus.SUCCESS: SuccessReport,
-    ReportStatus.FAIL: FailReport,
-    ReportStatus.CRASHED: CrashReport,
-}
 
 
 class _Begin:
@@ -315,12 +170,28 @@ class Trial(Generic[Info]):
             self._timer = Timer()
 
     def times(self) -> tuple[TimeInterval, TimeInterval]:
-        """The wall-clock and CPU intervals of the trial so far (or of its ``begin()`` block)."""
+        """The wall-clock and CPU intervals of the trial so far (or of its ``begin()`` block).
+
+        Once the trial has reported, they are the intervals of its report.
+        """
         if self._times is not None:
             return self._times
         if self._timer is not None:
             return self._timer.stop()
         return (TimeInterval.instant(TimeKind.WALL), TimeInterval.instant(TimeKind.CPU))
+
+    def _final_times(self) -> tuple[TimeInterval, TimeInterval]:
+        """`times`, kept: the clock stops at the trial's report.
+
+        So the end of ``begin()``'s block does not read the clocks again.
+        """
+        times = self._times
+        if times is None:
+            timer = self._timer
+            if timer is None:
+                return self.times()
+            times = self._times = timer.stop()
+        return times
 
     def end(
         self,
@@ -351,28 +222,38 @@ class Trial(Generic[Info]):
         self._report = report
         return report
 
-    def receive(self, payload: ReportPayload) -> Report[Info]:
+    def receive(self, payload: ReportPayload | tuple[Any, ...]) -> Report[Info]:
         """The trial's report, from the payload its worker sent back; the trial keeps it.
 
-        When the trial ran in this process, its own report is the one the payload was made of,
-        and is returned as it is.
+        ``payload`` is a `ReportPayload`, or a plain tuple of its fields in order (what the
+        process back end sends: it pickles smaller and faster). When the trial ran in this
+        process, its own report is the one the payload was made of, and is returned as it is.
         """
+        try:
+            status, results, wall0, wall1, wall_d, cpu0, cpu1, cpu_d, exception, tb = payload
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"Trial {self.name!r} received {type(payload).__name__} {payload!r:.80}; "
+                "receive() takes the ReportPayload that Report.payload() made (or the tuple of "
+                "its ten fields)."
+            ) from None
         current = self._report
-        if (
-            current is not None
-            and current.results is payload.results
-            and current.exception is payload.exception
-        ):
+        if current is not None and current.results is results and current.exception is exception:
             return current
-        report = REPORT_TYPES[ReportStatus(payload.status)](
+        try:
+            kind = _BY_VALUE[status]
+        except (KeyError, TypeError):
+            raise ValueError(
+                f"Trial {self.name!r} received a payload with status {status!r}; expected one "
+                f"of {', '.join(repr(s.value) for s in ReportStatus)}."
+            ) from None
+        report = kind(
             self,
-            payload.results,
-            TimeInterval(
-                payload.wall_start, payload.wall_end, payload.wall_duration, TimeKind.WALL
-            ),
-            TimeInterval(payload.cpu_start, payload.cpu_end, payload.cpu_duration, TimeKind.CPU),
-            payload.exception,
-            payload.traceback,
+            results,
+            TimeInterval(wall0, wall1, wall_d, TimeKind.WALL),
+            TimeInterval(cpu0, cpu1, cpu_d, TimeKind.CPU),
+            exception,
+            tb,
         )
         self._report = report
         return report
@@ -402,14 +283,14 @@ class Trial(Generic[Info]):
                 f"{type(caught).__name__}: {caught}. End it with `return trial.fail()`, whose "
                 "report carries the exception and its traceback."
             ) from caught
-        wall, cpu = self.times()
+        wall, cpu = self._final_times()
         report: SuccessReport[Info] = SuccessReport(self, results, wall, cpu)
         self._finish(report)
         return report
 
     def fail(self, **results: Any) -> FailReport[Info]:
         """End the trial as a failure, with the exception ``begin()`` caught, if any."""
-        wall, cpu = self.times()
+        wall, cpu = self._final_times()
         report: FailReport[Info] = FailReport(
             self, results, wall, cpu, self._exception, self._traceback
         )
@@ -427,7 +308,7 @@ class Trial(Generic[Info]):
             exception, traceback = self._exception, self._traceback
         if traceback is None and exception is not None and exception.__traceback__ is not None:
             traceback = "".join(_tb.format_exception(exception))
-        wall, cpu = self.times()
+        wall, cpu = self._final_times()
         report: CrashReport[Info] = CrashReport(self, {}, wall, cpu, exception, traceback)
         self._finish(report)
         return report

@@ -27,7 +27,7 @@ from byop.scheduling._errors import (
 from byop.scheduling._events import Event, Subscription
 from byop.scheduling._futures import ExecutorBackend, FutureBackend, thread_backend
 from byop.scheduling._inbox import Inbox
-from byop.scheduling._limits import (
+from byop.scheduling._limit_spec import (
     CPUTimeLimitExceeded,
     Limits,
     MemoryLimitExceeded,

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from byop.scheduling._limits import Limits
+    from byop.scheduling._limit_spec import Limits
     from byop.scheduling._task import Task
 
 _ids = itertools.count()

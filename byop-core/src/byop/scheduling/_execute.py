@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from byop.scheduling._leftovers import end_new_children, left_as_found, thread_children
-from byop.scheduling._limits import Limits, as_limit_exception, call_with_limits
+from byop.scheduling._limit_spec import Limits
+from byop.scheduling._limits import as_limit_exception, call_with_limits
 
 Outcome = tuple[bool, Any, str | None]
 """``(True, value, None)`` or ``(False, exception, formatted traceback)``."""
@@ -21,6 +22,8 @@ def execute(
 ) -> Outcome:
     """Call ``fn`` under ``limits``; never raises (except ``BaseException`` like SystemExit)."""
     try:
+        if limits is None:
+            return (True, fn(*args, **kwargs) if kwargs else fn(*args), None)
         if kwargs:
             return (True, call_with_limits(limits, fn, *args, **kwargs), None)
         return (True, call_with_limits(limits, fn, *args), None)

@@ -1,6 +1,7 @@
 """Starting byop's worker processes: forked, spawned, or as fresh interpreters.
 
-Every way gives the worker the two ends of its pipes and runs `worker_main`; the main side
+Every way gives the worker the two ends of its pipes and its `Progress` area's descriptor, and
+runs `worker_main`; the main side
 gets an object with the interface of ``multiprocessing.Process`` (``pid``, ``sentinel``,
 ``exitcode``, ``join``, ``close``).
 """
@@ -37,38 +38,38 @@ def _received_fd(dup: Any) -> int:
 
 
 _EXEC_MAIN = (
-    "import sys; sys.path[:] = sys.argv[3:]; "
+    "import sys; sys.path[:] = sys.argv[4:]; "
     "from byop.scheduling._worker import worker_main; "
-    "worker_main(int(sys.argv[1]), int(sys.argv[2]), [])"
+    "worker_main(int(sys.argv[1]), int(sys.argv[2]), [], int(sys.argv[3]))"
 )
 
 
 class ExecProcess:
     """A worker started as a fresh interpreter (``start_method="exec"``).
 
-    Nothing of the parent comes along but the two pipe ends and ``sys.path``: no fork of a
+    Nothing of the parent comes along but the descriptors and ``sys.path``: no fork of a
     process that may be running threads, and, unlike ``spawn`` and ``forkserver``, no import
     of the parent's ``__main__``, so it works from any script, notebook or engine worker. The
     same interface as the ``multiprocessing.Process`` objects the back end uses.
     """
 
-    def __init__(self, rfd: int, wfd: int) -> None:
-        self._fds = (rfd, wfd)
+    def __init__(self, rfd: int, wfd: int, progress_fd: int) -> None:
+        self._fds = (rfd, wfd, progress_fd)
         self._popen: subprocess.Popen[bytes] | None = None
         self._exit_r = -1
         self.pid = 0
         self.sentinel = -1
 
     def start(self) -> None:
-        rfd, wfd = self._fds
-        fds: tuple[int, ...] = (rfd, wfd)
+        rfd, wfd, progress_fd = self._fds
+        fds: tuple[int, ...] = self._fds
         exit_w = -1
         if not hasattr(os, "pidfd_open"):
             # Elsewhere than Linux: a pipe the worker holds open until it exits.
             self._exit_r, exit_w = os.pipe()
             fds = (*fds, exit_w)
         self._popen = subprocess.Popen(
-            [sys.executable, "-c", _EXEC_MAIN, str(rfd), str(wfd), *sys.path],
+            [sys.executable, "-c", _EXEC_MAIN, str(rfd), str(wfd), str(progress_fd), *sys.path],
             pass_fds=fds,
             stdin=subprocess.DEVNULL,
             process_group=0,  # its own group from the start, as the worker sets it later

@@ -21,11 +21,9 @@ the trial.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
-import math
-import numbers
 import os
-import re
 import resource
 import signal
 import sys
@@ -33,175 +31,39 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
-from attrs import frozen
-
-
-class MemoryLimitExceeded(MemoryError):  # noqa: N818
-    """A call tried to use more memory than its ``memory_limit``."""
-
-
-class CPUTimeLimitExceeded(TimeoutError):  # noqa: N818
-    """A call used more CPU time than its ``cpu_time_limit``."""
-
-
-class WallTimeLimitExceeded(TimeoutError):  # noqa: N818
-    """A call ran longer than its ``wall_time_limit``."""
-
-
-_UNITS = {
-    "": 1,
-    "B": 1,
-    "K": 1000,
-    "KB": 1000,
-    "M": 1000**2,
-    "MB": 1000**2,
-    "G": 1000**3,
-    "GB": 1000**3,
-    "T": 1000**4,
-    "TB": 1000**4,
-    "KIB": 1024,
-    "MIB": 1024**2,
-    "GIB": 1024**3,
-    "TIB": 1024**4,
-}
-_MEMORY = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[a-zA-Z]*)\s*$")
-
-
-MAX_SECONDS = 1e9
-"""The largest time limit, about 31 years: larger ones overflow the kernel's timers."""
-
-MAX_MEMORY = 2**60
-"""The largest memory limit in bytes (an exbibyte)."""
-
-
-def parse_memory(value: int | float | str) -> int:
-    """Bytes from a number or a string such as ``"512MB"``, ``"2GiB"`` or ``"100k"``.
-
-    Raises:
-        TypeError: ``value`` is neither a number nor a string.
-        ValueError: It is not a positive amount (NaN, zero, negative, an unknown unit), or is
-            larger than `MAX_MEMORY`.
-
-    Example:
-        ```python
-        from byop.scheduling import parse_memory
-
-        assert parse_memory("512MB") == 512_000_000
-        assert parse_memory("1GiB") == 2**30
-        ```
-    """
-    number = _number(value)
-    if number is None and not isinstance(value, str):
-        raise TypeError(
-            f"memory_limit must be bytes (a number) or a string such as '512MB', got "
-            f"{type(value).__name__} {value!r}."
-        )
-    if number is not None:
-        if math.isnan(number) or number == -math.inf:
-            raise ValueError(f"memory_limit must be a positive number of bytes, got {value!r}.")
-        if number > MAX_MEMORY:
-            raise ValueError(
-                f"memory_limit must be at most 2**60 bytes, got {value!r}; pass None for no limit."
-            )
-        n = int(number)
-    else:
-        assert isinstance(value, str)
-        m = _MEMORY.match(value)
-        unit = m.group("unit").upper() if m else ""
-        if m is None or unit not in _UNITS:
-            raise ValueError(
-                f"Cannot read memory_limit {value!r}: write bytes as an int, or a number with "
-                "a unit: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (of 1024)."
-            )
-        n = int(float(m.group("n")) * _UNITS[unit])
-    if n <= 0:
-        raise ValueError(f"memory_limit must be positive, got {value!r}.")
-    if n > MAX_MEMORY:
-        raise ValueError(
-            f"memory_limit must be at most 2**60 bytes, got {value!r}; pass None for no limit."
-        )
-    return n
-
-
-def _number(value: object) -> float | None:
-    """``value`` as a plain number (numpy's too), or ``None`` when it is no number (or a bool)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    return float(value)
-
-
-def _seconds(name: str, value: object) -> float | None:
-    if value is None:
-        return None
-    seconds = _number(value)
-    if seconds is None:
-        raise TypeError(
-            f"{name} must be a positive number of seconds, got {type(value).__name__} {value!r}."
-        )
-    if seconds == math.inf:
-        return None  # no limit
-    if not seconds > 0:  # NaN too
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}.")
-    if seconds > MAX_SECONDS:
-        raise ValueError(
-            f"{name} must be at most {MAX_SECONDS:g} seconds, got {value!r}; pass None (or "
-            "float('inf')) for no limit."
-        )
-    return seconds
-
-
-@frozen
-class Limits:
-    """The limits of one task's calls. ``None`` means no limit.
-
-    Attributes:
-        memory: Bytes the call may add to its worker's memory.
-        cpu_time: Seconds of CPU time (user + system) the call may use.
-        wall_time: Seconds the call may run.
-    """
-
-    memory: int | None = None
-    cpu_time: float | None = None
-    wall_time: float | None = None
-
-    @classmethod
-    def of(
-        cls,
-        memory_limit: int | float | str | None = None,
-        cpu_time_limit: float | None = None,
-        wall_time_limit: float | None = None,
-    ) -> Limits | None:
-        """Validated limits, or ``None`` when none is set.
-
-        ``None`` and ``float("inf")`` mean no limit.
-
-        Raises:
-            TypeError: A limit is not a number (nor, for memory, a string such as ``"1GB"``).
-            ValueError: A limit is not positive, is NaN, or is too large to enforce.
-        """
-        unlimited = _number(memory_limit) == math.inf
-        memory = None if memory_limit is None or unlimited else parse_memory(memory_limit)
-        cpu = _seconds("cpu_time_limit", cpu_time_limit)
-        wall = _seconds("wall_time_limit", wall_time_limit)
-        if memory is None and cpu is None and wall is None:
-            return None
-        return cls(memory, cpu, wall)
-
+from byop.scheduling._limit_spec import (
+    CPUTimeLimitExceeded,
+    Limits,
+    MemoryLimitExceeded,
+    WallTimeLimitExceeded,
+    human_bytes,
+)
 
 # ---------------------------------------------------------------------- process state
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-_statm: list[int] = [-1, -1]  # [pid, fd]: kept open, since opening /proc costs ten times more
+_statm: list[int] = [-1]  # the file, kept open: opening /proc costs ten times more than reading
 
 
 def _read_statm() -> list[bytes]:
-    pid = os.getpid()
-    if _statm[0] != pid:  # first use, or a forked child holding its parent's file
-        _statm[:] = [pid, os.open(f"/proc/{pid}/statm", os.O_RDONLY | os.O_CLOEXEC)]
-    return os.pread(_statm[1], 256, 0).split()
+    if _statm[0] < 0:
+        _statm[0] = os.open(f"/proc/{os.getpid()}/statm", os.O_RDONLY | os.O_CLOEXEC)
+    return os.pread(_statm[0], 256, 0).split()
+
+
+def _forget_statm() -> None:
+    """In a forked child: the file open is the parent's (closed, the child opens its own)."""
+    if _statm[0] >= 0:
+        with contextlib.suppress(OSError):
+            os.close(_statm[0])
+        _statm[0] = -1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_statm)
 
 
 def data_segment() -> int:
@@ -215,57 +77,144 @@ def resident_memory() -> int:
 
 
 # ---------------------------------------------------------------------- main-thread mode
+try:  # the C functions under `signal.signal`, without its enum conversions (ten times faster)
+    import _signal as _raw_signal  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover - not CPython
+    _raw_signal = signal
+
+
+class _State:
+    """This process's limit state: which timers are armed, and what to restore."""
+
+    resident = False
+    """A byop worker process: the handlers stay installed between calls."""
+    wall_armed = False
+    cpu_armed = False
+    wall_limit = 0.0
+    cpu_limit = 0.0
+    data_limit: tuple[int, int] | None = None
+    """A worker's own ``RLIMIT_DATA``, read once."""
+    timers_left: ClassVar[list[int]] = []
+    """Timers of the last call still running (their handlers ignore them): see `settle`."""
+    data_left: tuple[int, int] | None = None
+    """The ``RLIMIT_DATA`` to restore once the last call's outcome is sent: see `settle`."""
+    depth = 0
+    """How many limited calls are running in this thread (a call may run a scheduler)."""
+
+
+def keep_handlers_installed() -> None:
+    """For byop's worker processes: the limits' signal handlers stay installed between calls.
+
+    Installing and restoring a handler around each call costs more than the rest of a small
+    call's limits; between calls the handlers ignore their signals. A call that replaces a
+    handler gets byop's back at the next limited call.
+    """
+    _State.resident = True
+
+
+def settle() -> bool:
+    """Stop the timers the last limited call left running, and lift its memory limit.
+
+    A worker does it after sending the call's outcome, so that it is not on the way of the
+    result (the timers' handlers ignore them already); or when its own work between calls runs
+    out of memory under the limit. Returns whether there was anything to do.
+    """
+    timers = _State.timers_left
+    data = _State.data_left
+    if not timers and data is None:
+        return False
+    while timers:
+        signal.setitimer(timers.pop(), 0)
+    if data is not None:
+        _State.data_left = None
+        resource.setrlimit(resource.RLIMIT_DATA, data)
+    return True
+
+
 class _Kernel:
     """Limits enforced by timers, signals and rlimits, for a call in a process's main thread."""
 
-    __slots__ = ("_limits", "_old_alarm", "_old_data", "_old_prof", "memory_ceiling")
+    __slots__ = ("_limits", "_old_alarm", "_old_data", "_old_prof")
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
         self._old_alarm: Any = None
         self._old_prof: Any = None
         self._old_data: tuple[int, int] | None = None
-        self.memory_ceiling: int | None = None
 
     def __enter__(self) -> None:
         limits = self._limits
+        _State.depth += 1
+        resident = _State.resident and _State.depth == 1  # a worker's own call, not nested
         if limits.memory is not None:
-            self._old_data = resource.getrlimit(resource.RLIMIT_DATA)
+            old = _State.data_limit if resident else None
+            if old is None:
+                old = resource.getrlimit(resource.RLIMIT_DATA)
+                if resident:
+                    _State.data_limit = old
             ceiling = data_segment() + limits.memory
-            hard = self._old_data[1]
+            hard = old[1]
             if hard != resource.RLIM_INFINITY:
                 ceiling = min(ceiling, hard)
             resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
-            self.memory_ceiling = ceiling
+            self._old_data = old
         if limits.wall_time is not None:
-            self._old_alarm = signal.signal(signal.SIGALRM, _raise_wall)
+            _State.wall_limit = limits.wall_time
+            self._old_alarm = _install(signal.SIGALRM, _raise_wall, resident)
+            _State.wall_armed = True
             signal.setitimer(signal.ITIMER_REAL, limits.wall_time)
         if limits.cpu_time is not None:
-            self._old_prof = signal.signal(signal.SIGPROF, _raise_cpu)
+            _State.cpu_limit = limits.cpu_time
+            self._old_prof = _install(signal.SIGPROF, _raise_cpu, resident)
+            _State.cpu_armed = True
             signal.setitimer(signal.ITIMER_PROF, limits.cpu_time)
 
     def __exit__(self, *exc: object) -> None:
         limits = self._limits
+        resident = _State.resident and _State.depth == 1
+        _State.depth -= 1
         if limits.wall_time is not None:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._old_alarm)
+            _State.wall_armed = False
+            if resident:
+                _State.timers_left.append(signal.ITIMER_REAL)
+            else:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                _raw_signal.signal(signal.SIGALRM, self._old_alarm)
         if limits.cpu_time is not None:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-            signal.signal(signal.SIGPROF, self._old_prof)
+            _State.cpu_armed = False
+            if resident:
+                _State.timers_left.append(signal.ITIMER_PROF)
+            else:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+                _raw_signal.signal(signal.SIGPROF, self._old_prof)
         if self._old_data is not None:
-            resource.setrlimit(resource.RLIMIT_DATA, self._old_data)
+            if resident and exc[0] is None:
+                _State.data_left = self._old_data  # lifted by `settle`
+            else:
+                resource.setrlimit(resource.RLIMIT_DATA, self._old_data)
 
 
-_wall_limit: list[float] = [0.0]
-_cpu_limit: list[float] = [0.0]
+def _install(signum: int, handler: Any, resident: bool) -> Any:
+    """Install ``handler`` for ``signum``; the handler it replaced (``None`` if kept)."""
+    if resident:
+        if _raw_signal.getsignal(signum) is not handler:
+            _raw_signal.signal(signum, handler)
+        return None
+    return _raw_signal.signal(signum, handler)
 
 
 def _raise_wall(signum: int, frame: FrameType | None) -> None:
-    raise WallTimeLimitExceeded(f"the call ran past its wall-time limit of {_wall_limit[0]:g} s")
+    if _State.wall_armed:
+        raise WallTimeLimitExceeded(
+            f"the call ran past its wall-time limit of {_State.wall_limit:g} s"
+        )
 
 
 def _raise_cpu(signum: int, frame: FrameType | None) -> None:
-    raise CPUTimeLimitExceeded(f"the call used more than its CPU-time limit of {_cpu_limit[0]:g} s")
+    if _State.cpu_armed:
+        raise CPUTimeLimitExceeded(
+            f"the call used more than its CPU-time limit of {_State.cpu_limit:g} s"
+        )
 
 
 # ---------------------------------------------------------------------- thread mode
@@ -410,31 +359,12 @@ def as_limit_exception(limits: Limits | None, exc: BaseException) -> BaseExcepti
     return out
 
 
-def human_bytes(n: int) -> str:
-    """``n`` bytes, readably: ``512 MB``."""
-    for unit, size in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
-        if n >= size:
-            return f"{n / size:g} {unit}"
-    return f"{n} B"
-
-
-def memory_hint(limits: Limits | None) -> str:
-    """Why a worker may have died of its call's memory limit, when the call had one."""
-    if limits is None or limits.memory is None:
-        return ""
-    return (
-        f" The call ran under a memory limit of {human_bytes(limits.memory)}, which was "
-        "probably too small: native code that cannot allocate memory may end its process "
-        "instead of raising MemoryError (OpenBLAS, under numpy, does), and importing a large "
-        "library can need more than the limit before the trial even starts. Raise memory_limit."
-    )
+_LINUX = sys.platform == "linux"
 
 
 def enforcer(limits: Limits) -> _Kernel | _Watched:
     """The context manager that enforces ``limits`` on the code it wraps, here."""
-    if threading.current_thread() is threading.main_thread() and sys.platform == "linux":
-        _wall_limit[0] = limits.wall_time or 0.0
-        _cpu_limit[0] = limits.cpu_time or 0.0
+    if _LINUX and threading.get_ident() == threading.main_thread().ident:
         return _Kernel(limits)
     return _Watched(limits)
 

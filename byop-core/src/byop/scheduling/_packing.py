@@ -24,7 +24,7 @@ from byop.scheduling._backend import check_picklable
 from byop.scheduling._call import Call
 from byop.scheduling._errors import NotPicklableError
 from byop.scheduling._execute import Outcome, execute
-from byop.scheduling._limits import Limits
+from byop.scheduling._limit_spec import Limits
 from byop.scheduling._names import function_label
 from byop.scheduling._worker import PROTOCOL, unsendable
 

@@ -15,6 +15,7 @@ started.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import os
 import pickle
@@ -25,83 +26,21 @@ import time
 from collections import deque
 from typing import Any
 
-from byop.scheduling._backend import check_picklable
 from byop.scheduling._call import Call, CallState
-from byop.scheduling._errors import CallCancelledError, NotPicklableError, WorkerDiedError
+from byop.scheduling._compact import Compactor
+from byop.scheduling._errors import CallCancelledError, NotPicklableError
 from byop.scheduling._launch import ExecProcess, PassedFd
-from byop.scheduling._limits import (
-    CPUTimeLimitExceeded,
-    Limits,
-    WallTimeLimitExceeded,
-    memory_hint,
-)
+from byop.scheduling._limit_spec import Limits
 from byop.scheduling._names import function_label
-from byop.scheduling._wire import Channel
-from byop.scheduling._worker import PROTOCOL, worker_main
+from byop.scheduling._progress import Progress
+from byop.scheduling._watch import Function, Worker, death_error
+from byop.scheduling._wire import Channel, PickleFailedError
+from byop.scheduling._worker import worker_main
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+loads = pickle.loads
 
 GRACE = 0.3
 """Seconds past a wall-time or CPU-time limit after which a worker is killed from outside."""
-
-LOADING_ALLOWANCE = 120.0
-"""Seconds a worker may take to start and load a call's function (imports included) before the
-call's wall-time limit starts; the worker says when the call starts, and its limit runs from
-there."""
-
-
-class _Worker:
-    __slots__ = (
-        "call",
-        "channel",
-        "cpu_at_start",
-        "cpu_deadline",
-        "functions",
-        "kill_at",
-        "kill_reason",
-        "pid",
-        "process",
-        "sentinel",
-    )
-
-    def __init__(self, process: Any, channel: Channel) -> None:
-        self.process = process
-        self.channel = channel
-        self.pid: int = process.pid
-        self.sentinel: int = process.sentinel
-        self.functions: set[int] = set()
-        self.call: Call | None = None
-        self.kill_at: float | None = None
-        self.kill_reason: BaseException | None = None
-        self.cpu_at_start = 0.0
-        self.cpu_deadline: float | None = None
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime + stime
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-_HINTS = {
-    "SIGKILL": (
-        " SIGKILL comes from `kill -9`, from byop enforcing a limit, or from the kernel's "
-        "out-of-memory killer when the machine runs out of memory (set a memory_limit)."
-    ),
-    "SIGSEGV": " A segmentation fault: native code crashed.",
-    "SIGABRT": " The process aborted (a failed assertion in native code, or abort()).",
-    "SIGBUS": " A bus error in native code.",
-}
 
 
 class ProcessBackend:
@@ -119,6 +58,7 @@ class ProcessBackend:
     """
 
     name = "processes"
+    exhausted = False
 
     def __init__(
         self, n_workers: int | None = 1, *, start_method: str | None = None, grace: float = GRACE
@@ -135,13 +75,16 @@ class ProcessBackend:
         self._ctx: Any = (
             None if start_method == "exec" else multiprocessing.get_context(start_method)
         )
-        self._workers: dict[int, _Worker] = {}  # by pid
-        self._idle: deque[_Worker] = deque()
+        self._workers: dict[int, Worker] = {}  # by pid
+        self._idle: deque[Worker] = deque()
         self._queue: deque[Call] = deque()
-        self._functions: dict[int, tuple[bytes, Limits | None]] = {}
-        self._function_keys: dict[int, int] = {}
+        self._functions: dict[tuple[int, int], Function] = {}  # by function and limits
+        self._keys = itertools.count()
+        self._codes: dict[type, Any] = {}  # see Compactor
+        self._last: Function | None = None  # the function registered or used last
+        self._due: float | None = None  # when `_enforce` next has something to check
         self._poll = select.poll()
-        self._fd_owner: dict[int, tuple[_Worker, bool]] = {}
+        self._fd_owner: dict[int, tuple[Worker, bool]] = {}
         self._wake_r = -1
         self._wake_w = -1
         self._started = False
@@ -161,20 +104,22 @@ class ProcessBackend:
         for _ in range(self.n_workers):
             self._spawn()
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> Worker:
         to_worker_r, to_worker_w = os.pipe()
         to_main_r, to_main_w = os.pipe()
+        progress = Progress()
         args: tuple[Any, ...]
         process: Any
         if self.start_method == "exec":
-            process = ExecProcess(to_worker_r, to_main_w)
+            process = ExecProcess(to_worker_r, to_main_w, progress.fd)
         else:
             if self.start_method == "fork":
                 # A forked worker inherits every descriptor: it closes those not its own.
-                args = (to_worker_r, to_main_w, [*self._inherited_fds(), to_worker_w, to_main_r])
+                close = [*self._inherited_fds(), to_worker_w, to_main_r]
+                args = (to_worker_r, to_main_w, close, progress.fd)
             else:
                 # Only the descriptors passed reach a spawned worker (at other numbers).
-                args = (PassedFd(to_worker_r), PassedFd(to_main_w), [])
+                args = (PassedFd(to_worker_r), PassedFd(to_main_w), [], PassedFd(progress.fd))
             process = self._ctx.Process(
                 target=worker_main, args=args, name="byop-worker", daemon=False
             )
@@ -185,7 +130,9 @@ class ProcessBackend:
             os.setpgid(process.pid, process.pid)
         os.close(to_worker_r)
         os.close(to_main_w)
-        worker = _Worker(process, Channel(to_main_r, to_worker_w))
+        progress.close_fd()
+        channel = Channel(to_main_r, to_worker_w, peer=process.pid)
+        worker = Worker(process, channel, progress, Compactor(self._codes))
         self._workers[worker.pid] = worker
         self._fd_owner[to_main_r] = (worker, False)
         self._fd_owner[worker.sentinel] = (worker, True)
@@ -203,39 +150,41 @@ class ProcessBackend:
     # ---------------------------------------------------------------- submitting
     def submit(self, call: Call) -> None:
         """Send the call to an idle worker, or queue it until one is free."""
-        self._registration(call)
+        fn = call.fn
+        limits = call.limits if call.wrapped else None
+        entry = self._last
+        if entry is None or entry.fn is not fn or entry.limits is not limits:
+            entry = self._register(fn, limits)
+        call.handle = entry
         if self._idle:
             self._dispatch(self._idle.popleft(), call)
         else:
             self._queue.append(call)
 
-    def _registration(self, call: Call) -> int:
-        fn = call.fn
-        key = self._function_keys.get(id(fn))
-        if key is None:
-            data = check_picklable(fn, function_label(fn))
-            key = len(self._functions)
-            self._functions[key] = (data, call.applied_limits)
-            self._function_keys[id(fn)] = key
-        call.handle = key
-        return key
+    def _register(self, fn: Any, limits: Limits | None) -> Function:
+        entry = self._functions.get((id(fn), id(limits)))
+        if entry is None or entry.fn is not fn or entry.limits is not limits:
+            entry = Function(next(self._keys), fn, limits)
+            self._functions[(id(fn), id(limits))] = entry
+        self._last = entry
+        return entry
 
-    def _dispatch(self, worker: _Worker, call: Call) -> None:
-        key: int = call.handle
-        registration = None if key in worker.functions else self._functions[key]
+    def _dispatch(self, worker: Worker, call: Call) -> None:
+        entry: Function = call.handle
+        key = entry.key
+        registration = None
+        if key not in worker.functions:
+            registration = (entry.data, entry.limits, entry.wire is not None)
+        args = call.args if entry.wire is None else entry.wire(call.args, worker.compactor.compact)
         try:
-            data = pickle.dumps(
-                (call.id, key, registration, call.args, call.kwargs or None), PROTOCOL
-            )
-        except Exception as e:
+            worker.channel.send((call.id, key, registration, args, call.kwargs or None))
+        except PickleFailedError as e:
             self._idle.appendleft(worker)
             raise NotPicklableError(
                 f"The arguments of {function_label(call.fn)} cannot be sent to a worker process: "
-                f"{type(e).__name__}: {e}. Pass plain data (numbers, strings, dicts, arrays, "
-                "attrs classes) and create other objects inside the function."
-            ) from e
-        try:
-            worker.channel.send(data)
+                f"{e}. Pass plain data (numbers, strings, dicts, arrays, attrs classes) and "
+                "create other objects inside the function."
+            ) from e.__cause__
         except OSError:
             # The worker is gone; the death is noticed by wait(). Queue the call again.
             self._queue.appendleft(call)
@@ -246,15 +195,7 @@ class ProcessBackend:
         limits = call.limits
         if limits is not None and (limits.wall_time is not None or limits.cpu_time is not None):
             self._limited += 1
-            if limits.wall_time is not None:
-                # A worker that must first start or load the function has until it says the
-                # call starts (see _call_started), with a generous bound on the loading too.
-                loading = LOADING_ALLOWANCE if registration is not None else 0.0
-                worker.kill_at = time.monotonic() + limits.wall_time + self.grace + loading
-            if limits.cpu_time is not None:
-                worker.cpu_at_start = _cpu_seconds(worker.pid)
-                loading = LOADING_ALLOWANCE if registration is not None else 0.0
-                worker.cpu_deadline = limits.cpu_time + self.grace + loading
+            worker.arm(limits, self.grace)
 
     # ---------------------------------------------------------------- waiting
     def wait(self, timeout: float | None) -> list[Call]:
@@ -268,7 +209,7 @@ class ProcessBackend:
             except InterruptedError:  # pragma: no cover - PEP 475 retries poll
                 events = []
             woken = False
-            deaths: list[_Worker] = []
+            deaths: list[Worker] | None = None
             for fd, _ in events:
                 if fd == self._wake_r:
                     with contextlib.suppress(BlockingIOError):
@@ -280,53 +221,63 @@ class ProcessBackend:
                     continue
                 worker, is_sentinel = owner
                 if is_sentinel:
-                    deaths.append(worker)
+                    deaths = [worker] if deaths is None else [*deaths, worker]
                     continue
                 call = self._receive(worker)
                 if call is not None:
                     finished.append(call)
-            for worker in deaths:
+            for worker in deaths or ():
                 if worker.pid in self._workers:
                     call = self._died(worker)
                     if call is not None:
                         finished.append(call)
-            finished.extend(self._enforce())
+            if self._late_failures or (
+                self._limited and self._due is not None and time.monotonic() >= self._due
+            ):
+                finished.extend(self._enforce())
             if woken or (end is not None and time.monotonic() >= end):
                 break
         return finished
 
     def _poll_timeout(self, end: float | None) -> int | None:
+        """Milliseconds to poll: until ``end``, or the next limit to check (sets ``_due``)."""
+        if end is None and not self._limited:
+            return None
         now = time.monotonic()
-        nearest = end
+        due = None
         for w in self._workers.values() if self._limited else ():
             if w.call is None:
                 continue
-            if w.kill_at is not None:
-                nearest = w.kill_at if nearest is None else min(nearest, w.kill_at)
-            if w.cpu_deadline is not None:
-                tick = now + 0.05
-                nearest = tick if nearest is None else min(nearest, tick)
+            if w.kill_at is not None and (due is None or w.kill_at < due):
+                due = w.kill_at
+            if w.cpu_deadline is not None and (due is None or now + 0.05 < due):
+                due = now + 0.05  # CPU time is read every 50 ms
+        self._due = due
+        nearest = end if due is None or (end is not None and end < due) else due
         if nearest is None:
             return None
         return max(0, int((nearest - now) * 1000) + 1)
 
-    def _receive(self, worker: _Worker) -> Call | None:
+    def _receive(self, worker: Worker) -> Call | None:
         try:
             messages = worker.channel.read_ready()
         except OSError:
             return None
         if not messages:
             return None  # a partial message, or end of file (the sentinel reports the death)
-        message = pickle.loads(messages[-1])
-        if len(message) == 1:
-            self._call_started(worker, message[0])  # the call starts now: its limits from here
-            return None
-        call_id, ok, value, tb = message
+        data, buffers = messages[-1]
         call = worker.call
+        try:
+            call_id, ok, value, tb = pickle.loads(data, buffers=buffers) if buffers else loads(data)
+        except Exception as e:  # the call's outcome, which this process cannot unpickle
+            call_id, ok, tb = -1 if call is None else call.id, False, None
+            value = NotPicklableError(
+                f"The outcome of {'a call' if call is None else function_label(call.fn)} "
+                f"cannot be unpickled in the main process: {type(e).__name__}: {e}. Return "
+                "objects of classes this process can import (plain data, numpy arrays...)."
+            )
         worker.call = None
-        if worker.kill_at is not None or worker.cpu_deadline is not None:
-            worker.kill_at = None
-            worker.cpu_deadline = None
+        if worker.disarm():
             self._limited -= 1
         if self._queue:
             self._dispatch_next(worker)
@@ -334,21 +285,13 @@ class ProcessBackend:
             self._idle.append(worker)
         if call is None or call.id != call_id:
             return None
-        call.record((ok, value, tb))
+        if ok:
+            call.succeed(value)
+        else:
+            call.fail(value, tb)
         return call
 
-    def _call_started(self, worker: _Worker, call_id: int) -> None:
-        """The worker loaded the call's function and starts it: its hard bounds start now."""
-        call = worker.call
-        if call is None or call.id != call_id or call.limits is None:
-            return
-        if worker.kill_at is not None and call.limits.wall_time is not None:
-            worker.kill_at = time.monotonic() + call.limits.wall_time + self.grace
-        if worker.cpu_deadline is not None and call.limits.cpu_time is not None:
-            worker.cpu_at_start = _cpu_seconds(worker.pid)
-            worker.cpu_deadline = call.limits.cpu_time + self.grace
-
-    def _dispatch_next(self, worker: _Worker) -> None:
+    def _dispatch_next(self, worker: Worker) -> None:
         while self._queue:
             call = self._queue.popleft()
             try:
@@ -374,19 +317,10 @@ class ProcessBackend:
             call = worker.call
             if call is None or call.limits is None:
                 continue
-            reason: BaseException | None = None
-            if worker.kill_at is not None and now >= worker.kill_at:
-                reason = WallTimeLimitExceeded(
-                    f"the call ran past its wall-time limit of {call.limits.wall_time:g} s and "
-                    f"did not stop within {self.grace:g} s; its worker was killed"
-                )
-            elif worker.cpu_deadline is not None:
-                used = _cpu_seconds(worker.pid) - worker.cpu_at_start
-                if used >= worker.cpu_deadline:
-                    reason = CPUTimeLimitExceeded(
-                        f"the call used more than its CPU-time limit of "
-                        f"{call.limits.cpu_time:g} s and did not stop; its worker was killed"
-                    )
+            armed = worker.armed
+            reason = worker.overdue(call, call.limits, now, self.grace)
+            if armed and not worker.armed:  # it returned in time: its result is on the way
+                self._limited -= 1
             if reason is not None:
                 worker.kill_reason = reason
                 self._kill(worker)
@@ -395,18 +329,16 @@ class ProcessBackend:
                     out.append(finished)
         return out
 
-    def _kill(self, worker: _Worker) -> None:
+    def _kill(self, worker: Worker) -> None:
         """Kill the worker and its process group (what its calls started), and reap it."""
         for target in (-worker.pid, worker.pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(target, signal.SIGKILL)
         worker.process.join()
 
-    def _died(self, worker: _Worker) -> Call | None:
+    def _died(self, worker: Worker) -> Call | None:
         """Forget a dead worker, fail its call, and start a replacement."""
-        if worker.call is not None and (
-            worker.kill_at is not None or worker.cpu_deadline is not None
-        ):
+        if worker.call is not None and worker.disarm():
             self._limited -= 1
         self._forget(worker)
         self._kill(worker)  # dead already or not: take its process group with it, and reap
@@ -421,30 +353,10 @@ class ProcessBackend:
         if worker.kill_reason is not None:
             call.fail(worker.kill_reason, None)
             return call
-        call.fail(self._death_error(worker, call), None)
+        call.fail(death_error(worker.pid, worker.process.exitcode, call.fn, call.limits), None)
         return call
 
-    def _death_error(self, worker: _Worker, call: Call) -> WorkerDiedError:
-        code = worker.process.exitcode
-        what = function_label(call.fn)
-        memory = memory_hint(call.limits)
-        if code is not None and code < 0:
-            name = _signal_name(-code)
-            return WorkerDiedError(
-                f"The worker process (pid {worker.pid}) running {what} was killed by "
-                f"{name}.{_HINTS.get(name, '')}{memory}",
-                pid=worker.pid,
-                signal=name,
-            )
-        return WorkerDiedError(
-            f"The worker process (pid {worker.pid}) running {what} exited with code {code} "
-            "before the call returned (os._exit(), sys.exit() from a thread, or native code "
-            f"ending the process).{memory}",
-            pid=worker.pid,
-            exitcode=code,
-        )
-
-    def _forget(self, worker: _Worker) -> None:
+    def _forget(self, worker: Worker) -> None:
         self._workers.pop(worker.pid, None)
         for fd in (worker.channel.rfd, worker.sentinel):
             self._fd_owner.pop(fd, None)
@@ -453,6 +365,7 @@ class ProcessBackend:
         with contextlib.suppress(ValueError):
             self._idle.remove(worker)
         worker.channel.close()
+        worker.progress.close()
 
     def wakeup(self) -> None:
         """Wake `wait` from any thread."""
@@ -484,7 +397,7 @@ class ProcessBackend:
                 worker.call = None
             else:
                 with contextlib.suppress(OSError):
-                    worker.channel.send(pickle.dumps(None))
+                    worker.channel.send(None)
         deadline = time.monotonic() + 2.0
         for worker in list(self._workers.values()):
             worker.process.join(max(0.0, deadline - time.monotonic()))
@@ -502,7 +415,7 @@ class ProcessBackend:
                     os.close(fd)
         self._wake_r = self._wake_w = -1
         self._functions.clear()
-        self._function_keys.clear()
+        self._last = None
         self._limited = 0
         return ended
 

@@ -242,9 +242,10 @@ class Scheduler:
         tokens = (running.set(self), handler.set(self._callback_failed))
         try:
             steps = self._steps()
+            block = self.backend.wait
             t = next(steps)
             while True:
-                t = steps.send(self._block(t))
+                t = steps.send(block(t))
         except StopIteration:
             pass
         except BaseException as e:
@@ -354,7 +355,8 @@ class Scheduler:
                         continue
                     self._idle_until_stop()
                     continue
-                return self._remaining()
+                deadline = self._deadline
+                return None if deadline is None else max(0.0, deadline - time.monotonic())
             # Finishing.
             if not self._inflight:
                 return _DONE
@@ -385,7 +387,9 @@ class Scheduler:
         inflight = self._inflight
         for call in finished:
             if inflight.pop(call.id, None) is not None:
-                self._complete(call)
+                error = call.task.complete(call)
+                if error is not None:
+                    self._task_failed(call.task, error)
 
     def _complete(self, call: Call) -> None:
         """Hand an ended call back to its task; an exception it leaves is the policy's."""

@@ -25,6 +25,7 @@ class SequentialBackend:
 
     name = "sequential"
     runs_calls_in_wait = True
+    exhausted = False
 
     def __init__(self, n_workers: int | None = None) -> None:
         if n_workers is not None and (

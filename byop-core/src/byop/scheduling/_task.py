@@ -9,7 +9,7 @@ from byop.scheduling._call import Call, CallState
 from byop.scheduling._context import running
 from byop.scheduling._errors import SchedulerNotRunningError
 from byop.scheduling._events import Event
-from byop.scheduling._limits import (
+from byop.scheduling._limit_spec import (
     CPUTimeLimitExceeded,
     Limits,
     MemoryLimitExceeded,
@@ -169,7 +169,7 @@ class Task(Generic[P, R]):
             return None
         self.n_calls += 1
         self.n_running += 1
-        if self.on_submitted:
+        if self.on_submitted.subscriptions:
             self.on_submitted.emit(call)
         return call
 
@@ -182,11 +182,11 @@ class Task(Generic[P, R]):
             (a call that raised), else ``None``.
         """
         self.n_running -= 1
-        if self.on_done:
+        if self.on_done.subscriptions:
             self.on_done.emit(call)
         state = call.state
         if state is CallState.DONE:
-            if self.on_result:
+            if self.on_result.subscriptions:
                 self.on_result.emit(call, call.value)
             return None
         error = call.error

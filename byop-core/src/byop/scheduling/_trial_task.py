@@ -18,16 +18,16 @@ from byop.optimization import (
     Trial,
 )
 from byop.scheduling._call import Call, CallState
+from byop.scheduling._compact import expand
 from byop.scheduling._context import running
 from byop.scheduling._events import Event
-from byop.scheduling._limits import (
+from byop.scheduling._limit_spec import (
     CPUTimeLimitExceeded,
     Limits,
     MemoryLimitExceeded,
     WallTimeLimitExceeded,
-    as_limit_exception,
-    enforcer,
 )
+from byop.scheduling._limits import as_limit_exception, enforcer
 from byop.scheduling._names import function_label
 from byop.scheduling._task import Task, _is_limit
 
@@ -103,6 +103,36 @@ class TrialRunner:
     def __wrapped__(self) -> Callable[[Trial[Any]], Any]:
         """The objective: what messages about the runner name (see `function_label`)."""
         return self.objective
+
+    # The wire form, for the process back end: a trial travels as its plain fields (its info
+    # compacted, see `byop.scheduling._compact`), its report comes back as a plain tuple, and
+    # no class is named in either message.
+    @staticmethod
+    def wire_args(args: tuple[Any, ...], compact: Callable[[Any], Any]) -> tuple[Any, ...]:
+        """The arguments of `call_wire` for a call with ``args`` (where the call is sent)."""
+        trial = args[0]
+        if trial.report is not None or trial.exception is not None:
+            return args  # a trial that reported already travels whole, with its report
+        return (
+            (
+                trial.name,
+                trial.config,
+                compact(trial.info),
+                trial.seed,
+                trial.budget,
+                dict(trial.fidelities) if trial.fidelities else None,
+            ),
+        )
+
+    def call_wire(self, fields: Any) -> tuple[Any, ...]:
+        """Run the trial of `wire_args` (where the call runs); its payload as a plain tuple."""
+        if isinstance(fields, Trial):
+            return tuple(self(fields))
+        name, config, info, seed, budget, fidelities = fields
+        trial = Trial(name, config, expand(info), seed, budget)
+        if fidelities:
+            trial.fidelities = fidelities
+        return tuple(self(trial))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (TrialRunner, (self.objective, self.limits))
@@ -233,12 +263,17 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
             ``None``: a trial's failures are reports, never exceptions for the scheduler.
         """
         self.n_running -= 1
-        if self.on_done:
+        if self.on_done.subscriptions:
             self.on_done.emit(call)
-        report = self._report(call)
+        if call.state is CallState.DONE:
+            report = call.args[0].receive(call.value)
+        else:
+            report = self._report(call)
         call.value = report
         self.on_report.emit(report)
-        self._by_status[report.status].emit(report)
+        by_status = self._by_status[report.status]
+        if by_status.subscriptions:
+            by_status.emit(report)
         error = report.exception
         if error is not None and _is_limit(error):
             if isinstance(error, MemoryLimitExceeded):
@@ -252,9 +287,8 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         return None
 
     def _report(self, call: Call) -> Report[Any]:
+        """The report of a call that did not return its trial's payload."""
         trial: Trial[Any] = call.args[0]
-        if call.state is CallState.DONE:
-            return trial.receive(call.value)
         error = call.error
         assert error is not None
         tb = call.traceback or f"{type(error).__name__}: {error}\n"

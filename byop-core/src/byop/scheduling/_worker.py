@@ -1,8 +1,9 @@
 """The worker side of byop's process back end: the loop each worker process runs.
 
 A worker receives calls over its pipe, runs each (under its limits, see
-`byop.scheduling._limits`), ends every process the call started, puts the working directory
-and the environment back as they were, and sends the outcome back.
+`byop.scheduling._limits`), sends the outcome back, and before it takes the next call ends
+every process the call started and puts the working directory and the environment back as
+they were.
 Each worker leads its own process group, is a child subreaper (so processes its calls start
 and orphan come back to it), and dies with the main process.
 """
@@ -15,18 +16,20 @@ import ctypes.util
 import os
 import pickle
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from byop.optimization import ForeignException
 from byop.scheduling._errors import NotPicklableError
 from byop.scheduling._execute import execute
 from byop.scheduling._leftovers import ProcessState
-from byop.scheduling._limits import Limits
+from byop.scheduling._limit_spec import Limits
+from byop.scheduling._limits import keep_handlers_installed, settle
 from byop.scheduling._names import function_label
-from byop.scheduling._wire import Channel
+from byop.scheduling._progress import Progress
+from byop.scheduling._wire import PROTOCOL, Channel, PickleFailedError, load
 
-PROTOCOL = pickle.HIGHEST_PROTOCOL
-"""The pickle protocol of every message between the main process and its workers."""
+__all__ = ["PROTOCOL", "unsendable", "worker_main"]
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -94,7 +97,7 @@ def _reap(block_for: list[int] | None = None) -> None:
             return
 
 
-def worker_main(rfd: int, wfd: int, close_fds: list[int]) -> None:
+def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> None:
     """The loop of one worker process: receive a call, run it, send the outcome back."""
     for fd in close_fds:
         with contextlib.suppress(OSError):
@@ -106,46 +109,61 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int]) -> None:
     if os.getppid() == 1:
         os._exit(0)  # the main process died before we got here
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    channel = Channel(rfd, wfd)
+    keep_handlers_installed()
+    channel = Channel(rfd, wfd, share=True)
+    progress = Progress(progress_fd)
+    progress.close_fd()
     me = os.getpid()
-    functions: dict[int, tuple[Any, Limits | None]] = {}
+    functions: dict[int, tuple[Any, Limits | None, Any]] = {}  # what to call, limits, the function
     state = ProcessState(watch=True)  # each call starts in the worker's directory and environment
     recv = channel.recv
     send = channel.send
-    loads = pickle.loads
-    dumps = pickle.dumps
     while True:
         try:
-            data = recv()
+            message = recv()
         except OSError:
             return
-        if data is None:
-            return
-        message = loads(data)
         if message is None:
             return
-        call_id, key, registration, args, kwargs = message
+        request = load(message)
+        if request is None:
+            return
+        call_id, key, registration, args, kwargs = request
         if registration is not None:
-            fn_bytes, limits = registration
-            functions[key] = (loads(fn_bytes), limits)
-            # Loading a function (and what it imports) is not the call's time: its limits
-            # start now (only a worker that just loaded one says so, to save a message).
-            try:
-                send(dumps((call_id,), PROTOCOL))
-            except OSError:
-                return
-        fn, limits = functions[key]
-        ok, value, tb = execute(fn, args, kwargs, limits)
-        _end_children(me)
-        state.restore()
+            fn_bytes, limits, wired = registration
+            fn = pickle.loads(fn_bytes)
+            functions[key] = (fn.call_wire if wired else fn, limits, fn)
+        run, limits, fn = functions[key]
+        progress.started(call_id)
+        ok, value, tb = execute(run, args, kwargs, limits)
+        progress.ended(call_id)  # from here on, the time taken is the transfer's
         try:
-            out = dumps((call_id, ok, value, tb), PROTOCOL)
-        except Exception as e:
-            out = dumps((call_id, False, unsendable(fn, ok, value, e), tb), PROTOCOL)
-        try:
-            send(out)
+            _send_outcome(send, fn, (call_id, ok, value, tb))
         except OSError:
             return
+        value = None  # a large result is not kept until the next call
+        # After sending, so that the outcome is on its way meanwhile; before the next call.
+        settle()
+        _end_children(me)
+        state.restore()
+
+
+def _send_outcome(send: Callable[[Any], None], fn: Any, outcome: tuple[Any, ...]) -> None:
+    """Send a call's outcome, or what stands for it if it cannot be pickled."""
+    try:
+        send(outcome)
+        return
+    except PickleFailedError as e:
+        failed = e
+    if isinstance(failed.__cause__, MemoryError) and settle():
+        try:  # it ran out of memory under the call's limit, which is lifted now
+            send(outcome)
+            return
+        except PickleFailedError as e:
+            failed = e
+    call_id, ok, value, tb = outcome
+    cause = failed.__cause__ if isinstance(failed.__cause__, Exception) else failed
+    send((call_id, False, unsendable(fn, ok, value, cause), tb))
 
 
 def unsendable(fn: Any, ok: bool, value: Any, error: Exception) -> BaseException:
