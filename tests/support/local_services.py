@@ -103,7 +103,7 @@ def _start_ray(run: Path, procs: list[subprocess.Popen[bytes]]) -> str:
         [str(ray), "start", "--head", "--block", f"--num-cpus={os.cpu_count() or 1}",
          "--node-ip-address=127.0.0.1", f"--port={port}",
          f"--dashboard-agent-listen-port={_free_port()}", "--include-dashboard=false",
-         "--disable-usage-stats", f"--object-store-memory={256 * 1024**2}",
+         "--disable-usage-stats", f"--object-store-memory={1024**3}",
          f"--temp-dir={run / 'ray'}"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
