@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.byop-installed
 SOURCES := $(wildcard pyproject.toml byop-*/pyproject.toml requirements-dev.txt tests/plugins/fixtures/*/pyproject.toml)
 
-.PHONY: dev demo test lint bench clean
+.PHONY: dev demo test lint bench docs clean
 
 $(STAMP): $(SOURCES) scripts/dev-install
 	./scripts/dev-install
@@ -24,8 +24,11 @@ lint: $(STAMP)  ## ruff, mypy (strict), and the import-linter contracts (layers,
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 
+docs: $(STAMP)  ## the docs site, with its generated API reference, into site/ (strict)
+	DISABLE_MKDOCS_2_WARNING=true NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 bench: $(STAMP)  ## every benchmark, printing ratios against references from the same run
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist wheelhouse .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build dist wheelhouse site .mypy_cache .ruff_cache .pytest_cache

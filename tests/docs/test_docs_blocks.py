@@ -29,10 +29,14 @@ def test_docs_block_runs(block):
     missing = [m for m in block.requires if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"needs {missing}")
+    code = block.code
     for service in block.services:  # <!-- service: slurm -->: runs on the real service
-        services.need(service)
+        address = services.need(service)
+        if service in services.DEFAULT_ADDRESS:  # the page's address, or the session's own
+            assert services.DEFAULT_ADDRESS[service] in code, block.id
+            code = code.replace(services.DEFAULT_ADDRESS[service], address)
     proc = subprocess.run(
-        [sys.executable, "-c", block.code],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=120,

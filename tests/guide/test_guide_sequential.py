@@ -60,10 +60,14 @@ def test_random_search_exhausted_on_the_third_ask(run_block):
 
 
 def test_random_search_custom_sample_function(run_block):
-    np.random.seed(0)  # the guide's sampler draws "y" from numpy's global generator
+    state = np.random.get_state()
     ns, out = run_block(find(PAGE, "Random Search", "RandomSearch Custom Sample Function"))
     trial = ns["trial"]
     assert set(trial.config) == {"x", "y"}
+    # Plain Python values, drawn from the seeded generator: numpy's global one is untouched.
+    assert type(trial.config["x"]) is float and type(trial.config["y"]) is str
+    assert trial.config["y"] in {"cat", "dog", "fish"}
+    assert np.array_equal(np.random.get_state()[1], state[1])
     assert out.strip().startswith("Trial(name='rs-0', config={")
 
     received = []
@@ -82,13 +86,20 @@ def test_random_search_custom_sample_function(run_block):
 def test_same_seed_same_configurations(run_block):
     ns, _ = run_block(find(PAGE, "Random Search", "RandomSearch Custom Sample Function"))
 
-    def xs(sampler, seed):
+    def configs(sampler, seed):
         rs = RandomSearch(space=ns["search_space"], seed=seed, sampler=sampler)
-        return [rs.ask().config["x"] for _ in range(20)]
+        return [dict(rs.ask().config) for _ in range(20)]
 
-    assert xs(ns["my_sampler"], 42) == xs(ns["my_sampler"], 42)
-    assert xs(ns["my_sampler"], 42) != xs(ns["my_sampler"], 43)
-    assert xs(None, 42) == xs(None, 42)  # byop's own sampler on the dict space
+    # The whole configuration, "y" included, is the same for the same seed, whatever numpy's
+    # global generator did in between.
+    first = configs(ns["my_sampler"], 42)
+    np.random.seed(0)
+    assert configs(ns["my_sampler"], 42) == first
+    np.random.seed(1)
+    assert configs(ns["my_sampler"], 42) == first
+    assert configs(ns["my_sampler"], 42) != configs(ns["my_sampler"], 43)
+    assert {c["y"] for c in first} == {"cat", "dog", "fish"}
+    assert configs(None, 42) == configs(None, 42)  # byop's own sampler on the dict space
 
 
 @pytest.mark.parametrize("label", ["Running the optmizer", "Typed"])

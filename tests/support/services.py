@@ -8,6 +8,13 @@
 - ``BYOP_SLURM=1``: a single-node Slurm cluster whose ``sbatch`` is on the ``PATH``;
 - ``BYOP_REQUIRE_SERVICES=1`` (CI): a test whose service is not named fails instead of skipping.
 
+Dask and Ray need no root: when a test needs one and the environment names none, the session
+starts its own on 127.0.0.1 and free ports (`support.local_services`), once, sets the variables
+above for itself and the processes it starts, and stops it, by process id, when pytest exits
+(or soon after pytest is killed). ``BYOP_LOCAL_SERVICES=0`` turns that off: the tests skip
+instead (or fail, under ``BYOP_REQUIRE_SERVICES=1``). Only Slurm needs ``scripts/ci-services``
+(root, apt).
+
 Objectives of ``support.objectives`` travel by value to the services' workers (their
 ``sys.path`` has no ``tests/``), as a user's own modules would.
 """
@@ -16,9 +23,14 @@ from __future__ import annotations
 
 import atexit
 import os
+import select
 import shutil
+import signal
+import subprocess
 import sys
-from typing import Any
+import tempfile
+from pathlib import Path
+from typing import IO, Any
 
 import cloudpickle
 import pytest
@@ -32,6 +44,12 @@ SERVICES = {
     "slurm": "BYOP_SLURM",
 }
 
+# Every process that connects to a Ray head on 127.0.0.1 needs these (scripts/services/ray-up),
+# and Ray reads them when it is imported: so they are set before any test can import it, here
+# and, through the environment, in every process the tests start.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
 # The services' workers cannot import the tests' modules: objectives travel by value.
 cloudpickle.register_pickle_by_value(support.objectives)
 cloudpickle.register_pickle_by_value(support.announce)
@@ -42,13 +60,81 @@ def available(service: str) -> bool:
     return bool(os.environ.get(SERVICES[service]))
 
 
+LOCAL = ("dask", "ray")
+"""The services a test session starts itself when the environment names none."""
+DEFAULT_ADDRESS = {"dask": "tcp://127.0.0.1:8786", "ray": "127.0.0.1:6379"}
+"""The addresses the docs write (those of scripts/services), for blocks to run elsewhere."""
+_START_TIMEOUT = 180.0
+_STOP_TIMEOUT = 60.0
+_started: dict[str, str] = {}
+_failed: dict[str, str] = {}
+
+
+def _start_local(service: str) -> str:
+    """Start ``service`` for this session (once), export its variables, and return its address."""
+    if service in _failed:
+        pytest.fail(_failed[service])
+    if service in _started:
+        return _started[service]
+    run = Path(tempfile.mkdtemp(prefix=f"byop-{service}-"))  # short: Ray's socket paths
+    with (run / "supervisor.log").open("wb") as log:
+        launcher = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("local_services.py")), service,
+             "--owner", str(os.getpid()), "--dir", str(run)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )  # fmt: skip
+    assert launcher.stdout is not None
+    launcher.wait(timeout=60)  # it forks the supervisor, which keeps the pipe, and returns
+    line = _read_line(launcher.stdout, _START_TIMEOUT)
+    words = line.split(maxsplit=2)
+    if len(words) == 3 and words[0] == "ready":
+        address, supervisor = words[1], int(words[2])
+        atexit.register(_stop_local, supervisor, launcher.stdout, run)
+        _started[service] = address
+        os.environ[SERVICES[service]] = address
+        return address
+    _failed[service] = (
+        f"could not start a local {service} service for the tests ({line.strip() or 'no answer'}"
+        f"; logs in {run}). Set BYOP_LOCAL_SERVICES=0 to skip its tests instead, or name a "
+        f"running one with {SERVICES[service]}."
+    )
+    launcher.stdout.close()
+    pytest.fail(_failed[service])
+
+
+def _read_line(pipe: IO[bytes], timeout: float) -> str:
+    """The first line on ``pipe`` within ``timeout`` seconds ("" at its end or the timeout)."""
+    readable, _, _ = select.select([pipe], [], [], timeout)
+    return pipe.readline().decode() if readable else ""
+
+
+def _stop_local(supervisor: int, pipe: IO[bytes], run: Path) -> None:
+    """Ask the supervisor to stop the service, wait until it has (its pipe's end), tidy up."""
+    try:
+        os.kill(supervisor, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    else:
+        while _read_line(pipe, _STOP_TIMEOUT):  # EOF once it has stopped everything and exited
+            continue
+    pipe.close()
+    shutil.rmtree(run, ignore_errors=True)  # its logs (kept when the service did not start)
+
+
 def need(service: str) -> str:
-    """The service's variable; skip the test without it (fail when services are required)."""
+    """The service's variable; skip the test without it (fail when services are required).
+
+    Dask and Ray are started for the session when not named (see the module's docstring).
+    """
     variable = SERVICES[service]
     value = os.environ.get(variable)
+    if not value and service in LOCAL and os.environ.get("BYOP_LOCAL_SERVICES", "1") != "0":
+        value = _start_local(service)
     if not value:
-        message = (
-            f"needs a running {service} service: {variable} is not set (scripts/ci-services up)"
+        message = f"needs a running {service} service: {variable} is not set" + (
+            " (scripts/ci-services up)" if service not in LOCAL else " and BYOP_LOCAL_SERVICES=0"
         )
         if REQUIRE:
             pytest.fail(f"BYOP_REQUIRE_SERVICES=1 but {message}")

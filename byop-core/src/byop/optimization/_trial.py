@@ -119,10 +119,15 @@ class Trial(Generic[Info]):
 
     if TYPE_CHECKING:
         Report: TypeAlias = Report
+        """`byop.optimization.Report`: what a trial ends with, one of the three below."""
         SuccessReport: TypeAlias = SuccessReport
+        """`byop.optimization.SuccessReport`: what `Trial.success` returns."""
         FailReport: TypeAlias = FailReport
+        """`byop.optimization.FailReport`: what `Trial.fail` returns."""
         CrashReport: TypeAlias = CrashReport
+        """`byop.optimization.CrashReport`: a trial that raised or whose worker died."""
         Task: TypeAlias = TrialTask
+        """`byop.scheduling.TrialTask`: runs an objective on trials, on a scheduler."""
     else:
         Report = Report
         SuccessReport = SuccessReport
