@@ -25,6 +25,7 @@ EXPECTED = {
     "configspace": {"byop", "byop-core", "byop-configspace"},
     "dask": {"byop", "byop-core", "byop-dask"},
     "ray": {"byop", "byop-core", "byop-ray"},
+    "airflow": {"byop", "byop-core", "byop-airflow"},
     "all": {
         "byop",
         "byop-core",
@@ -33,10 +34,11 @@ EXPECTED = {
         "byop-smac",
         "byop-dask",
         "byop-ray",
+        "byop-airflow",
     },
     "testing": {"byop", "byop-core", "byop-testing"},
 }
-BACKENDS = {"byop-dask": "dask", "byop-ray": "ray"}
+BACKENDS = {"byop-dask": "dask", "byop-ray": "ray", "byop-airflow": "airflow"}
 
 PARALLEL = "Running the Optimizer in a parallel fashion"  # run by the test suite, 5 s a block
 
@@ -71,7 +73,7 @@ def run_blocks(root: Path) -> int:
 
     sys.path.pop(0)
     pages = [root / "docs" / "guides" / "optimization.md"]
-    for integration in ("configspace", "optuna", "smac", "dask", "ray"):
+    for integration in ("configspace", "optuna", "smac", "dask", "ray", "airflow"):
         page = root / "docs" / "integrations" / f"{integration}.md"
         if page.exists() and importlib.util.find_spec(f"byop.{integration}") is not None:
             pages.append(page)

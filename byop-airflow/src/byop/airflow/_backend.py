@@ -117,6 +117,8 @@ class AirflowBackend(FutureBackend):
         self._poller: Poller | None = None
         self._prefix = ""
         self._numbers = itertools.count()
+        self.polls = 0
+        """How many times byop asked Airflow which of its DAG runs are still going, in all."""
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -181,6 +183,7 @@ class AirflowBackend(FutureBackend):
         """Stop polling and close the connections (the DAG runs byop started have ended)."""
         if self._poller is not None:
             self._poller.stop()
+            self.polls += self._poller.polls
         if self._rest is not None:
             self._rest.close()
         self._poller = None

@@ -20,8 +20,8 @@ logger = logging.getLogger("byop.airflow")
 
 URL = "BYOP_AIRFLOW_URL"
 USERNAME = "BYOP_AIRFLOW_USERNAME"
-PASSWORD = "BYOP_AIRFLOW_PASSWORD"  # noqa: S105 - the variable's name, not a password
-TOKEN = "BYOP_AIRFLOW_TOKEN"  # noqa: S105
+PASSWORD = "BYOP_AIRFLOW_PASSWORD"
+TOKEN = "BYOP_AIRFLOW_TOKEN"
 CONFIG = "BYOP_AIRFLOW_CONFIG"
 _KEYS = ("url", "username", "password", "token", "dag_id")
 
@@ -101,7 +101,7 @@ def _shared(path: Path) -> bool:
 def find_connection(
     url: str | None = None, config: str | os.PathLike[str] | None = None
 ) -> AirflowConnection:
-    """The Airflow to use, from (in order) the arguments, the environment and a config file.
+    r"""The Airflow to use, from (in order) the arguments, the environment and a config file.
 
     The environment: ``BYOP_AIRFLOW_URL``, ``BYOP_AIRFLOW_USERNAME``, ``BYOP_AIRFLOW_PASSWORD``
     (or ``BYOP_AIRFLOW_TOKEN``). The config file: ``config``, else ``BYOP_AIRFLOW_CONFIG``, else

@@ -27,7 +27,7 @@ def trial_dag(
     retries: int = 0,
     max_active_runs: int = 16,
 ) -> Any:
-    """byop's trial DAG, for a DAG file in Airflow's ``dags/`` folder (`deploy_dag` writes one).
+    """Byop's trial DAG, for a DAG file in Airflow's ``dags/`` folder (`deploy_dag` writes one).
 
     One task, ``run``: it reads the call from the DAG run's ``conf``, runs it in byop's sandbox
     (`run_conf`) and returns its outcome as XCom. It needs Airflow, byop-core and byop-airflow
@@ -67,7 +67,7 @@ def trial_dag(
         doc_md=_DOC.format(allow=", ".join(allowed) or "(none)"),
     ) as dag:
 
-        @sdk.task(**options)
+        @sdk.task(**options)  # type: ignore[untyped-decorator]
         def run(**context: Any) -> str:
             from byop.airflow._task import run_conf
 
@@ -85,7 +85,8 @@ def trial_dag(
 _DOC = """\
 **byop's trial DAG.** Each run is one call of byop's Airflow back end
 (`Scheduler.with_backend("airflow")`): the call is in the run's `conf`, and its task returns
-the outcome as XCom. Triggered by byop: a run triggered by hand finds no call in its conf, and says so in its XCom.
+the outcome as XCom. Triggered by byop: a run triggered by hand finds no call in its conf,
+and says so in its XCom.
 
 It runs functions of these modules only: {allow}.
 """

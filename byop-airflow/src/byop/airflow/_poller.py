@@ -116,7 +116,7 @@ class Poller:
                 watched = set(self._watched)
             try:
                 ended = self._poll(watched)
-            except (AirflowUnavailableError, _Transient) as e:
+            except (AirflowUnavailableError, _TransientError) as e:
                 if not self._outage:
                     logger.warning("byop cannot poll Airflow, retrying: %s", e)
                     self._outage = True
@@ -256,7 +256,7 @@ class Poller:
             return self.rest.get(path, **params)
         except AirflowError as e:
             if e.status >= 500:
-                raise _Transient(str(e)) from e
+                raise _TransientError(str(e)) from e
             raise
 
     def _fail_all(self, error: BaseException) -> None:
@@ -266,5 +266,5 @@ class Poller:
             self.arrived(run_id, RunEnd(run_id, error=error))
 
 
-class _Transient(Exception):
+class _TransientError(Exception):
     """Airflow answered with a server error: worth asking again."""

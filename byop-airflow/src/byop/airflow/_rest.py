@@ -48,11 +48,14 @@ class Rest:
     Args:
         connection: Where, and how to log in.
         timeout: Seconds to wait for an answer to one request.
-        attempts: Tries per request when the connection fails (requests are idempotent: a
-            DAG run is triggered under an id byop chose, so triggering it again is a conflict).
+        attempts: Tries per request when the connection fails or Airflow answers with a server
+            error (a busy database), waiting longer each time. byop's requests are idempotent: a
+            DAG run is triggered under an id byop chose, so triggering it again is a conflict.
     """
 
-    def __init__(self, connection: AirflowConnection, *, timeout: float = 30.0, attempts: int = 3):
+    def __init__(
+        self, connection: AirflowConnection, *, timeout: float = 30.0, attempts: int = 4
+    ) -> None:
         self.connection = connection
         self.timeout = timeout
         self.attempts = attempts
@@ -116,7 +119,7 @@ class Rest:
             except (OSError, http.client.HTTPException) as e:
                 self._drop()
                 if attempt < self.attempts:
-                    time.sleep(0.2 * attempt)
+                    time.sleep(_backoff(attempt))
                     continue
                 raise AirflowUnavailableError(
                     f"Airflow at {self.connection.url} does not answer ({type(e).__name__}: {e}). "
@@ -128,6 +131,9 @@ class Rest:
                 with self._lock:
                     if self._token == token:
                         self._token = None
+                continue
+            if status in _TRANSIENT and attempt < self.attempts:
+                time.sleep(_backoff(attempt))
                 continue
             if status >= 400:
                 raise self._error(method, path, status, raw)
@@ -193,7 +199,10 @@ class Rest:
         if conn is None:
             if self._https:
                 conn = http.client.HTTPSConnection(
-                    self._host, self._port, timeout=self.timeout, context=ssl.create_default_context()
+                    self._host,
+                    self._port,
+                    timeout=self.timeout,
+                    context=ssl.create_default_context(),
                 )
             else:
                 conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
@@ -235,6 +244,14 @@ class Rest:
             status,
             detail,
         )
+
+
+_TRANSIENT = (500, 502, 503, 504)  # a busy database, a restarting server: worth asking again
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds to wait before the next try: 0.25, 0.5, 1, 2..."""
+    return 0.25 * 2 ** (attempt - 1)
 
 
 def _detail(raw: bytes) -> str:

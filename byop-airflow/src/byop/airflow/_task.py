@@ -20,7 +20,7 @@ from byop.airflow._wire import (
     encode_outcome,
     resolve,
 )
-from byop.scheduling import PackedFunction, TrialRunner, pack_call, run_packed, unpickle_outcome
+from byop.scheduling import PackedFunction, Sandbox, TrialRunner, WorkerDiedError
 
 
 def byop_version() -> str:
@@ -76,28 +76,36 @@ def run_conf(conf: Mapping[str, Any], *, allow: Sequence[str], where: str = "") 
         if spec.trial is not None:
             runner = TrialRunner(fn, spec.limits)
             packed = PackedFunction.of(runner, limits=spec.limits, wrapped=False)
-            call = pack_call(packed, (spec.trial,), None)
+            args: tuple[Any, ...] = (spec.trial,)
+            kwargs: dict[str, Any] | None = None
         else:
             packed = PackedFunction.of(fn, limits=spec.limits, wrapped=True)
-            call = pack_call(packed, spec.args, spec.kwargs)
+            args, kwargs = spec.args, spec.kwargs
     except Exception as e:
         return encode_outcome(False, e, "".join(traceback.format_exception(e)))
-    where = where or f"Airflow task pid {os.getpid()} on {socket.gethostname()}"
-    # The sandbox is a fresh process: it imports the function's module first, so that the
-    # import does not count against the call's limits (loading is not the call's time).
-    ok, value, tb = unpickle_outcome(run_packed(_preload_call(spec.module), where=where))
-    if ok:
-        ok, value, tb = unpickle_outcome(run_packed(call, where=where, sandbox=True))
+    sandbox = Sandbox()
+    try:
+        # A fresh process: it imports the function's module first, so that the import does
+        # not count against the call's limits (loading a function is not the call's time).
+        ok, value, tb = sandbox.run(PackedFunction.of(preload, limits=None), (spec.module,), None)
+        if ok:
+            ok, value, tb = sandbox.run(packed, args, kwargs)
+    finally:
+        sandbox.close()  # with the processes the call started
+    if isinstance(value, WorkerDiedError):
+        where = where or f"the Airflow task pid {os.getpid()} on {socket.gethostname()}"
+        value = WorkerDiedError(
+            f"{value} (the sandbox process of {where})",
+            pid=value.pid,
+            exitcode=value.exitcode,
+            signal=value.signal,
+        )
     return encode_outcome(ok, value, tb)
 
 
 def preload(module: str) -> None:
     """Import ``module`` (in the sandbox, before the call whose function it holds)."""
     importlib.import_module(module)
-
-
-def _preload_call(module: str) -> bytes:
-    return pack_call(PackedFunction.of(preload, limits=None), (module,), None)
 
 
 def _about(allow: tuple[str, ...]) -> dict[str, Any]:

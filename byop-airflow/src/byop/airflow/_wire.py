@@ -60,6 +60,8 @@ _KNOWN: dict[str, type[BaseException]] = {
     "byop.optimization.NoReportError": NoReportError,
     "byop.optimization.InvalidReportError": InvalidReportError,
 }
+
+
 class NotImportableError(NotPicklableError):
     """A call's function cannot be imported by name on Airflow's workers.
 
