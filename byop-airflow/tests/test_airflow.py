@@ -40,7 +40,6 @@ from byop.airflow._wire import (
 from byop.optimization import CrashReport, FailReport, ForeignException, SuccessReport, Trial
 from byop.scheduling import (
     Call,
-    Limits,
     Scheduler,
     Task,
     TrialTask,
@@ -148,6 +147,7 @@ def test_a_trial_crosses_as_json_and_its_report_comes_back():
 def test_failures_and_crashes_keep_their_exception(kind, report_type, exception):
     trial = Trial(name=kind, config={"kind": kind})
     ok, payload, _ = _roundtrip(_trial_call(trial_of_kind, trial))
+    assert ok  # the objective's failure is its report's
     report = trial.receive(payload)
     assert isinstance(report, report_type)
     assert type(report.exception) is exception
@@ -162,6 +162,7 @@ def test_limits_hold_in_the_sandbox_and_the_import_is_not_the_trials_time():
     assert isinstance(report.exception, WallTimeLimitExceeded)
     quick = Trial(name="quick", config={"sleep": 0.05})
     ok, payload, _ = _roundtrip(_trial_call(faulty_trial, quick, wall_time_limit=0.5))
+    assert ok
     assert isinstance(quick.receive(payload), SuccessReport)
 
 
@@ -296,6 +297,7 @@ def test_infinite_costs_come_back():
     from byop.airflow._wire import encode_outcome
 
     ok, back, _ = decode_outcome(encode_outcome(True, payload, None), trial=True)
+    assert ok
     assert Trial(name="inf", config={}).receive(back)["cost"] == math.inf
 
 

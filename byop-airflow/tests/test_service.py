@@ -102,7 +102,7 @@ def test_a_function_the_dag_does_not_allow_never_runs_there(config):
     task = Task(os.getpid, scheduler)
     errors = []
     task.on_exception(lambda call, error: errors.append(error))
-    scheduler.on_start(lambda: task())
+    scheduler.on_start(task)
     assert scheduler.run(timeout=120) is ExitStatus.EXHAUSTED
     (error,) = errors
     assert type(error) is PermissionError and "--allow posix" in str(error)
