@@ -251,7 +251,7 @@ _TRANSIENT = (500, 502, 503, 504)  # a busy database, a restarting server: worth
 
 def _backoff(attempt: int) -> float:
     """Seconds to wait before the next try: 0.25, 0.5, 1, 2..."""
-    return 0.25 * 2 ** (attempt - 1)
+    return 0.25 * 2.0 ** (attempt - 1)
 
 
 def _detail(raw: bytes) -> str:
