@@ -7,7 +7,7 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from byop.airflow._wire import check_module_name
+from byop.airflow._names import check_module_name
 from byop.plugins import import_optional
 
 TASK_ID = "run"

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from byop.airflow._wire import check_module_name
+from byop.airflow._names import check_module_name
 
 _DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import platform
 import socket
@@ -12,15 +11,13 @@ from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
-from byop.airflow._wire import (
-    CONF_KEY,
-    FORMAT,
-    allowed,
-    decode_call,
-    encode_outcome,
-    resolve,
-)
-from byop.scheduling import PackedFunction, Sandbox, TrialRunner, WorkerDiedError
+from byop.airflow._names import allowed, preload
+from byop.airflow._wire import CONF_KEY, FORMAT, decode_call, encode_outcome, resolve
+from byop.scheduling import Limits, PackedFunction, Sandbox, TrialRunner, WorkerDiedError
+
+
+LOADING_SECONDS = 120.0
+"""How long a call with limits may take to import its module, before its own limits start."""
 
 
 def byop_version() -> str:
@@ -86,8 +83,11 @@ def run_conf(conf: Mapping[str, Any], *, allow: Sequence[str], where: str = "") 
     sandbox = Sandbox()
     try:
         # A fresh process: it imports the function's module first, so that the import does
-        # not count against the call's limits (loading a function is not the call's time).
-        ok, value, tb = sandbox.run(PackedFunction.of(preload, limits=None), (spec.module,), None)
+        # not count against the call's limits (loading a function is not the call's time, as
+        # on byop's processes); with limits, a hanging import still ends, after two minutes.
+        load_limits = None if spec.limits is None else Limits(wall_time=LOADING_SECONDS)
+        load = PackedFunction.of(preload, limits=load_limits)
+        ok, value, tb = sandbox.run(load, (spec.module,), None)
         if ok:
             ok, value, tb = sandbox.run(packed, args, kwargs)
     finally:
@@ -101,11 +101,6 @@ def run_conf(conf: Mapping[str, Any], *, allow: Sequence[str], where: str = "") 
             signal=value.signal,
         )
     return encode_outcome(ok, value, tb)
-
-
-def preload(module: str) -> None:
-    """Import ``module`` (in the sandbox, before the call whose function it holds)."""
-    importlib.import_module(module)
 
 
 def _about(allow: tuple[str, ...]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import json
 import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,8 +45,6 @@ FORMAT = 1
 
 CONF_KEY = "byop"
 """The key of the DAG run's ``conf`` that holds the call."""
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # byop's own exceptions, by their public names: they come back as themselves.
 _KNOWN: dict[str, type[BaseException]] = {
@@ -129,18 +126,6 @@ def resolve(module: str, qualname: str) -> Any:
     for part in qualname.split("."):
         obj = getattr(obj, part)
     return obj
-
-
-def allowed(module: str, allow: tuple[str, ...]) -> bool:
-    """Whether ``module`` is one of ``allow`` or inside one of them (``"pkg"`` allows ``pkg.x``)."""
-    return any(module == prefix or module.startswith(prefix + ".") for prefix in allow)
-
-
-def check_module_name(name: str) -> str:
-    """``name`` if it is a dotted module name, else `ValueError`."""
-    if not name or not all(_IDENTIFIER.match(part) for part in name.split(".")):
-        raise ValueError(f"{name!r} is not a module name (like 'mypackage.objectives').")
-    return name
 
 
 # ---------------------------------------------------------------------- JSON values
