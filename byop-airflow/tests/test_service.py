@@ -184,3 +184,27 @@ def test_a_run_stopped_early_leaves_no_run_going(config):
     ours = [r for r in runs["dag_runs"] if r["dag_run_id"].endswith("-long")]
     assert ours == [], "the DAG run of the cancelled trial is still going"
     assert psutil.Process().children(recursive=True) == []
+
+
+def test_more_runs_in_flight_than_a_page_are_read_page_by_page(config, monkeypatch):
+    import byop.airflow._poller
+
+    monkeypatch.setattr(byop.airflow._poller, "_PAGE", 1)
+    pages = []
+    original = Rest.request
+
+    def counted(self, method, path, **kwargs):
+        if method == "GET" and path.endswith("/dagRuns"):
+            pages.append(kwargs["params"]["offset"])
+        return original(self, method, path, **kwargs)
+
+    monkeypatch.setattr(Rest, "request", counted)
+    scheduler = Scheduler.with_backend("airflow")
+    task = Trial.Task(sleepy_trial, scheduler)
+    reports = []
+    scheduler.on_start(lambda: [task(Trial(name=f"p{i}", config={"sleep": 1.0})) for i in range(3)])
+    task.on_report(reports.append)
+    assert scheduler.run(timeout=120) is ExitStatus.EXHAUSTED
+    assert sorted(r.trial.name for r in reports) == ["p0", "p1", "p2"]
+    assert all(isinstance(r, SuccessReport) for r in reports)
+    assert 2 in pages  # the third run in flight was on the third page
