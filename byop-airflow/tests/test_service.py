@@ -208,3 +208,21 @@ def test_more_runs_in_flight_than_a_page_are_read_page_by_page(config, monkeypat
     assert sorted(r.trial.name for r in reports) == ["p0", "p1", "p2"]
     assert all(isinstance(r, SuccessReport) for r in reports)
     assert 2 in pages  # the third run in flight was on the third page
+
+
+def test_a_token_works_in_place_of_a_password_and_a_bad_one_says_so(config, monkeypatch, capsys):
+    rest = Rest(find_connection())
+    try:
+        token = rest._login()
+    finally:
+        rest.close()
+    url = find_connection().url
+    monkeypatch.delenv("BYOP_AIRFLOW_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    monkeypatch.setenv("BYOP_AIRFLOW_URL", url)
+    monkeypatch.setenv("BYOP_AIRFLOW_TOKEN", token)
+    assert main(["check"]) == 0
+    assert "logged in with the environment" in capsys.readouterr().out
+    monkeypatch.setenv("BYOP_AIRFLOW_TOKEN", token[:-4] + "AAAA")
+    assert main(["check"]) == 1
+    assert "refused the token from the environment" in capsys.readouterr().err

@@ -222,7 +222,7 @@ class Poller:
         log = self._log_tail(task_path, int(ti.get("try_number") or 1))
         last = log.strip().splitlines()[-1] if log.strip() else "no log"
         error = WorkerDiedError(
-            f"The Airflow task running this call ended {ti_state} without a result: its "
+            f"The Airflow task running this call ended in state {ti_state} without a result: its "
             f"process died, or was failed from outside ({last}). Its log: {where}"
         )
         return RunEnd(run_id, error=error, traceback=log or None)

@@ -230,11 +230,20 @@ class Rest:
                 "BYOP_AIRFLOW_PASSWORD, or write them in byop's Airflow config file"
             )
             return AirflowAuthError(f"Airflow at {self.connection.url}: {how}.", status, detail)
-        if status == 403:
+        if status == 403 and "token" in detail.lower() and not self._can_login():
             return AirflowAuthError(
-                f"Airflow at {self.connection.url} does not let the user "
-                f"{self.connection.username!r} {method} {path}: give the user the permissions "
-                f"on the DAG (trigger and read DAG runs, read XComs). Airflow said: {detail}",
+                f"Airflow at {self.connection.url} refused the token from "
+                f"{self.connection.source} ({detail}): get a new one, or give a user name and "
+                "password instead.",
+                status,
+                detail,
+            )
+        if status == 403:
+            who = repr(self.connection.username) if self.connection.username else "of the token"
+            return AirflowAuthError(
+                f"Airflow at {self.connection.url} does not let the user {who} {method} "
+                f"{path}: give the user the permissions on the DAG (trigger, read and edit its "
+                f"DAG runs, read its task instances, XComs and logs). Airflow said: {detail}",
                 status,
                 detail,
             )

@@ -15,7 +15,6 @@ from byop.airflow._names import allowed, preload
 from byop.airflow._wire import CONF_KEY, FORMAT, decode_call, encode_outcome, resolve
 from byop.scheduling import Limits, PackedFunction, Sandbox, TrialRunner, WorkerDiedError
 
-
 LOADING_SECONDS = 120.0
 """How long a call with limits may take to import its module, before its own limits start."""
 
