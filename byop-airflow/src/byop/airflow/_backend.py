@@ -129,7 +129,7 @@ class AirflowBackend(FutureBackend):
         dag_id = self.dag_id or connection.dag_id or "byop_trial"
         rest = Rest(connection, timeout=self.timeout)
         try:
-            self._check_dag(rest, dag_id)
+            check_dag(rest, dag_id, pool=self.pool, queue=self.queue)
         except BaseException:
             rest.close()
             raise
@@ -138,46 +138,6 @@ class AirflowBackend(FutureBackend):
         self._prefix = f"byop-{secrets.token_hex(4)}-"
         self._poller = Poller(rest, dag_id, self._prefix, self.arrived, self.poll_interval)
         self._poller.start()
-
-    def _check_dag(self, rest: Rest, dag_id: str) -> None:
-        where = rest.connection.url
-        quoted = urllib.parse.quote(dag_id, safe="")
-        try:
-            dag = rest.get(f"/dags/{quoted}")
-        except AirflowError as e:
-            if e.status != 404:
-                raise
-            raise AirflowConfigError(
-                f"Airflow at {where} has no DAG {dag_id!r}: deploy byop's trial DAG into its "
-                f"dags folder (`byop-airflow deploy-dag --dags-folder DIR --dag-id {dag_id} "
-                "--allow YOUR_MODULE`) and wait for Airflow to parse it."
-            ) from e
-        if TAG not in [t.get("name") if isinstance(t, dict) else t for t in dag.get("tags") or []]:
-            raise AirflowConfigError(
-                f"The DAG {dag_id!r} on {where} is not byop's trial DAG (it has no {TAG!r} "
-                "tag): give the dag_id of a DAG written by `byop-airflow deploy-dag`."
-            )
-        if dag.get("is_paused"):
-            raise AirflowConfigError(
-                f"The DAG {dag_id!r} on {where} is paused, so its runs would wait forever: "
-                f"unpause it (`airflow dags unpause {dag_id}`, or in Airflow's UI)."
-            )
-        if dag.get("has_import_errors"):
-            logger.warning(
-                "Airflow reports an import error in the file of %s: it runs the version it last "
-                "parsed (see `airflow dags list-import-errors`).",
-                dag_id,
-            )
-        task = rest.get(f"/dags/{quoted}/tasks/{TASK_ID}")
-        for option, expected in (("pool", self.pool), ("queue", self.queue)):
-            actual = task.get(option)
-            if expected is not None and actual != expected:
-                raise AirflowConfigError(
-                    f"The DAG {dag_id!r} runs its trials in {option} {actual!r}, not "
-                    f"{expected!r}: deploy a DAG for that {option} (`byop-airflow deploy-dag "
-                    f"--dag-id {dag_id}_{expected} --{option} {expected} ...`) and give its "
-                    "dag_id."
-                )
 
     def stop(self, *, cancel: bool) -> None:
         """Stop polling and close the connections (the DAG runs byop started have ended)."""
@@ -263,6 +223,54 @@ class AirflowBackend(FutureBackend):
     def __repr__(self) -> str:
         where = self._rest.connection.url if self._rest is not None else self.url or "configured"
         return f"AirflowBackend({where}, dag_id={self.dag_id!r}, running={len(self._running)})"
+
+
+def check_dag(
+    rest: Rest, dag_id: str, *, pool: str | None = None, queue: str | None = None
+) -> None:
+    """Check that ``dag_id`` is byop's trial DAG, unpaused, in ``pool`` and on ``queue``.
+
+    Raises:
+        AirflowConfigError: It is not; the message says what to do.
+    """
+    where = rest.connection.url
+    quoted = urllib.parse.quote(dag_id, safe="")
+    try:
+        dag = rest.get(f"/dags/{quoted}")
+    except AirflowError as e:
+        if e.status != 404:
+            raise
+        raise AirflowConfigError(
+            f"Airflow at {where} has no DAG {dag_id!r}: deploy byop's trial DAG into its "
+            f"dags folder (`byop-airflow deploy-dag --dags-folder DIR --dag-id {dag_id} "
+            "--allow YOUR_MODULE`) and wait for Airflow to parse it."
+        ) from e
+    if TAG not in [t.get("name") if isinstance(t, dict) else t for t in dag.get("tags") or []]:
+        raise AirflowConfigError(
+            f"The DAG {dag_id!r} on {where} is not byop's trial DAG (it has no {TAG!r} "
+            "tag): give the dag_id of a DAG written by `byop-airflow deploy-dag`."
+        )
+    if dag.get("is_paused"):
+        raise AirflowConfigError(
+            f"The DAG {dag_id!r} on {where} is paused, so its runs would wait forever: "
+            f"unpause it (`airflow dags unpause {dag_id}`, or in Airflow's UI)."
+        )
+    if dag.get("has_import_errors"):
+        logger.warning(
+            "Airflow reports an import error in the file of %s: it runs the version it last "
+            "parsed (see `airflow dags list-import-errors`).",
+            dag_id,
+        )
+    task = rest.get(f"/dags/{quoted}/tasks/{TASK_ID}")
+    for option, expected in (("pool", pool), ("queue", queue)):
+        actual = task.get(option)
+        if expected is not None and actual != expected:
+            raise AirflowConfigError(
+                f"The DAG {dag_id!r} runs its trials in {option} {actual!r}, not "
+                f"{expected!r}: deploy a DAG for that {option} (`byop-airflow deploy-dag "
+                f"--dag-id {dag_id}_{expected} --{option} {expected} ...`) and give its "
+                "dag_id."
+            )
 
 
 def _line(error: BaseException) -> str:

@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
-from byop.airflow._backend import AirflowBackend
+from byop.airflow._backend import check_dag
 from byop.airflow._credentials import AirflowConfigError, find_connection
 from byop.airflow._deploy import DagFileExistsError, deploy_dag
 from byop.airflow._poller import Poller, RunEnd
@@ -121,7 +121,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         version = rest.get("/version").get("version", "?")
         print(f"Airflow {version} at {connection.url}, logged in with {connection.source}")
-        AirflowBackend()._check_dag(rest, dag_id)
+        check_dag(rest, dag_id)
         print(f"DAG {dag_id}: byop's trial DAG, unpaused")
         if args.ping:
             seconds, about = ping(rest, dag_id, args.timeout)
