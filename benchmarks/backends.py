@@ -1,4 +1,4 @@
-"""Back ends on Dask and Ray: byop's loop against each engine's own loop, in the same run.
+"""Back ends on Dask, Ray and Airflow: byop's loop against each engine's own loop, same run.
 
 1. Overhead. The guide's ``poly`` through ``Trial.Task`` with RandomSearch ask/tell, on a
    cluster of 2 single-threaded workers, against the engine's own submit-on-completion loop over
@@ -14,19 +14,35 @@ Each engine's clusters are made here, on this machine (Dask: a LocalCluster of w
 processes, and of 8 worker threads for the scaling run; Ray: a local instance with 2, then 8,
 CPUs), so the figures need no service.
 
-    python benchmarks/backends.py [--engine dask|ray|all] [--trials 500] [--repeat 5]
+3. Airflow, on the Airflow that ``BYOP_AIRFLOW_CONFIG`` names (``scripts/services/airflow-up``;
+   skipped without one): trials of 2 s, 4 DAG runs in flight. byop's loop (``Trial.Task`` on the
+   ``airflow`` back end) against a loop that triggers the same DAG runs of the same DAG through
+   the REST API and awaits each (its state every 0.5 s, then its XCom), alternating,
+   ``--airflow-repeat`` times after a warm-up. Target: >= 0.9. Also the scheduling latency per
+   trial (from its trigger to its report, less the trial's own 2 s), and where it goes:
+   Airflow queueing the run and starting its task, the task's process before and after the
+   trial (parsing the DAG file, byop's sandbox and the objective's import, the XCom), and the
+   loop noticing the end. The objective is byop.testing's (which the service's DAG allows);
+   importing it imports pytest too, in the sandbox of every trial, of both loops.
+
+    python benchmarks/backends.py [--engine dask|ray|airflow|all] [--trials 500] [--repeat 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
+import uuid
+from datetime import datetime
+from typing import Any
 
 from scheduler_throughput import byop_loop
 
-from byop.scheduling import Scheduler
+from byop.optimization import Trial
+from byop.scheduling import ExitStatus, Scheduler
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
@@ -180,13 +196,187 @@ def scaling(engine: str, n_workers: int, rounds: int) -> float:
         return byop_loop(scheduler(), n_workers * rounds, n_workers, objective=sleeper, timeout=600)
 
 
+# ---------------------------------------------------------------------- Airflow
+AIRFLOW_SLEEP = 2.0
+AIRFLOW_OBJECTIVE = "byop.testing._calls:faulty_trial"  # sleeps config["sleep"], then succeeds
+
+
+def _airflow_dag() -> tuple[Any, str]:
+    from byop.airflow import find_connection
+    from byop.airflow._rest import Rest
+
+    connection = find_connection()
+    return Rest(connection), connection.dag_id or "byop_trial"
+
+
+def airflow_byop(n_trials: int, in_flight: int) -> tuple[float, list[float], dict[str, float]]:
+    """byop's loop: trials per second, each trial's latency, and each run's trigger time."""
+    from byop.testing._calls import faulty_trial
+
+    scheduler = Scheduler.with_backend("airflow")
+    task = Trial.Task(faulty_trial, scheduler)
+    numbers = iter(range(n_trials))
+    launched: dict[str, float] = {}
+    latencies: list[float] = []
+    triggered: dict[str, float] = {}
+
+    @scheduler.on_start(repeat=in_flight)
+    def launch() -> None:
+        i = next(numbers, None)
+        if i is not None:
+            trial = Trial(name=f"b{i}", config={"sleep": AIRFLOW_SLEEP})
+            launched[trial.name] = time.time()
+            call = task(trial)
+            assert call is not None
+            triggered[str(call.handle)] = launched[trial.name]
+
+    @task.on_report
+    def done(report: Any) -> None:
+        assert report.status.value == "success", report
+        latencies.append(time.time() - launched[report.trial.name] - report.time.duration)
+        launch()
+
+    t0 = time.perf_counter()
+    assert scheduler.run(timeout=900) is ExitStatus.EXHAUSTED
+    rate = n_trials / (time.perf_counter() - t0)
+    assert len(latencies) == n_trials
+    return rate, latencies, triggered
+
+
+def airflow_bare(
+    n_trials: int, in_flight: int, poll: float = 0.5
+) -> tuple[float, list[float], dict[str, float]]:
+    """Trigger the DAG runs through the REST API and await each: what byop replaces."""
+    rest, dag = _airflow_dag()
+    prefix = f"bench-{uuid.uuid4().hex[:8]}-"
+    latencies: list[float] = []
+    triggered: dict[str, float] = {}
+    pending: list[str] = []
+    submitted = 0
+
+    def trigger() -> None:
+        nonlocal submitted
+        run_id = f"{prefix}{submitted}"
+        trial = {"name": f"r{submitted}", "config": {"sleep": AIRFLOW_SLEEP}}
+        conf = {"byop": {"format": 1, "function": AIRFLOW_OBJECTIVE, "trial": trial}}
+        triggered[run_id] = time.time()
+        rest.post(
+            f"/dags/{dag}/dagRuns", {"dag_run_id": run_id, "logical_date": None, "conf": conf}
+        )
+        pending.append(run_id)
+        submitted += 1
+
+    t0 = time.perf_counter()
+    try:
+        while submitted < min(in_flight, n_trials):
+            trigger()
+        while pending:
+            time.sleep(poll)
+            for run_id in list(pending):
+                state = rest.get(f"/dags/{dag}/dagRuns/{run_id}")["state"]
+                if state not in ("success", "failed"):
+                    continue
+                assert state == "success", run_id
+                xcom = rest.get(
+                    f"/dags/{dag}/dagRuns/{run_id}/taskInstances/run/xcomEntries/return_value"
+                )
+                payload = json.loads(xcom["value"])["payload"]
+                latencies.append(time.time() - triggered[run_id] - payload["wall_duration"])
+                pending.remove(run_id)
+                if submitted < n_trials:
+                    trigger()
+    finally:
+        rest.close()
+    return n_trials / (time.perf_counter() - t0), latencies, triggered
+
+
+def airflow_phases(triggered: dict[str, float]) -> dict[str, float]:
+    """Median seconds per phase of these DAG runs, from Airflow's and the trial's timestamps."""
+    rest, dag = _airflow_dag()
+    phases: dict[str, list[float]] = {"start": [], "before": [], "after": [], "end": []}
+
+    def ts(value: str) -> float:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+    try:
+        for run_id, t in triggered.items():
+            path = f"/dags/{dag}/dagRuns/{run_id}"
+            run = rest.get(path)
+            ti = rest.get(f"{path}/taskInstances/run")
+            xcom = rest.get(f"{path}/taskInstances/run/xcomEntries/return_value")
+            trial = json.loads(xcom["value"])["payload"]
+            phases["start"].append(ts(ti["start_date"]) - t)
+            phases["before"].append(trial["wall_start"] - ts(ti["start_date"]))
+            phases["after"].append(ts(ti["end_date"]) - trial["wall_end"])
+            phases["end"].append(ts(run["end_date"]) - ts(ti["end_date"]))
+    finally:
+        rest.close()
+    return {k: statistics.median(v) for k, v in phases.items()}
+
+
+def airflow(n_trials: int, repeat: int, in_flight: int = 4) -> None:
+    """Run and print the Airflow comparison."""
+    if not os.environ.get("BYOP_AIRFLOW_CONFIG") and not os.environ.get("BYOP_AIRFLOW_URL"):
+        print(
+            "airflow: skipped, no Airflow (export BYOP_AIRFLOW_CONFIG; scripts/services/airflow-up)"
+        )
+        return
+    airflow_bare(in_flight, in_flight)  # warm-up: the executor's workers, the API server
+    airflow_byop(in_flight, in_flight)
+    ours, theirs, lat_ours, lat_theirs = [], [], [], []
+    runs_ours: dict[str, float] = {}
+    runs_theirs: dict[str, float] = {}
+    for _ in range(repeat):
+        rate, lat, runs = airflow_bare(n_trials, in_flight)
+        theirs.append(rate)
+        lat_theirs += lat
+        runs_theirs.update(runs)
+        rate, lat, runs = airflow_byop(n_trials, in_flight)
+        ours.append(rate)
+        lat_ours += lat
+        runs_ours.update(runs)
+    ratio = statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
+    ideal = in_flight / AIRFLOW_SLEEP
+    print(
+        f"airflow: {n_trials} trials of {AIRFLOW_SLEEP:g} s, {in_flight} DAG runs in flight, "
+        f"median of {repeat} (ideal {ideal:.1f} trials/s, with no scheduling at all)"
+    )
+    head = ("loop", "trials/s", "ratio", "target", "latency/trial: median", "p90")
+    print("{:<10}{:>10}{:>8}{:>8}{:>24}{:>7}".format(*head))
+    for name, rates, lat, r in (
+        ("byop", ours, lat_ours, f"{ratio:.2f}"),
+        ("REST", theirs, lat_theirs, "1"),
+    ):
+        p90 = statistics.quantiles(lat, n=10)[-1]
+        target = ">=0.9" if name == "byop" else ""
+        print(
+            f"{name:<10}{statistics.median(rates):>10.2f}{r:>8}{target:>8}"
+            f"{statistics.median(lat):>23.2f}s{p90:>6.2f}s"
+        )
+    for name, runs in (("byop", runs_ours), ("REST", runs_theirs)):
+        phases = airflow_phases(runs)
+        print(
+            f"  {name}, median s: trigger -> task starts {phases['start']:.2f} (Airflow's "
+            f"scheduler and executor); -> trial starts {phases['before']:.2f} (the task parses "
+            f"the DAG file, imports byop, starts the sandbox, which imports the objective); "
+            f"trial ends -> task ends {phases['after']:.2f} (sandbox closed, XCom pushed); "
+            f"-> run ends {phases['end']:.2f}; the rest is the loop noticing"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engine", choices=["dask", "ray", "all"], default="all")
+    parser.add_argument("--engine", choices=["dask", "ray", "airflow", "all"], default="all")
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=10, help="scaling: trials per worker")
+    parser.add_argument("--airflow-trials", type=int, default=16)
+    parser.add_argument("--airflow-repeat", type=int, default=2)
     args = parser.parse_args()
+    if args.engine in ("airflow", "all"):
+        airflow(args.airflow_trials, args.airflow_repeat)
+        if args.engine == "airflow":
+            return
     engines = ["dask", "ray"] if args.engine == "all" else [args.engine]
     n_workers = 8
     ideal = n_workers / 0.5

@@ -34,6 +34,7 @@ EXPECTED = {
     "dask": {"byop", "byop-core", "byop-dask"},
     "ray": {"byop", "byop-core", "byop-ray"},
     "sklearn": {"byop", "byop-core", "byop-sklearn"},
+    "airflow": {"byop", "byop-core", "byop-airflow"},
     "all": {
         "byop",
         "byop-core",
@@ -43,11 +44,12 @@ EXPECTED = {
         "byop-dask",
         "byop-ray",
         "byop-sklearn",
+        "byop-airflow",
     },
     "testing": {"byop", "byop-core", "byop-testing"},
     "dashboard": {"byop", "byop-core", "byop-dashboard"},
 }
-BACKENDS = {"byop-dask": "dask", "byop-ray": "ray"}
+BACKENDS = {"byop-dask": "dask", "byop-ray": "ray", "byop-airflow": "airflow"}
 CORE_OPTIMIZERS = ("random_search", "successive_halving", "hyperband", "asha")  # byop-core's
 MULTI_FIDELITY = ("successive_halving", "hyperband", "asha")  # these need a fidelity
 
@@ -89,7 +91,7 @@ def run_blocks(root: Path) -> int:
     ]
     if importlib.util.find_spec("byop.dashboard") is not None:
         pages.append(root / "docs" / "guides" / "dashboard.md")
-    for integration in ("configspace", "optuna", "smac", "dask", "ray", "sklearn"):
+    for integration in ("configspace", "optuna", "smac", "dask", "ray", "sklearn", "airflow"):
         page = root / "docs" / "integrations" / f"{integration}.md"
         if page.exists() and importlib.util.find_spec(f"byop.{integration}") is not None:
             pages.append(page)

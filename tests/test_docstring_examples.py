@@ -3,7 +3,7 @@
 The examples of each package's public names (its module, what its ``__all__`` lists, and their
 methods and properties) are collected and run in this process, each in a fresh namespace and a
 fresh working directory. byop.dask and byop.ray run theirs in their own tests, beside the
-clusters they need.
+clusters they need (byop.airflow's need no Airflow).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ MODULES = [
     "byop.smac",
     "byop.dashboard",
     "byop.sklearn",
+    "byop.airflow",
 ]
 _FENCE = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
 

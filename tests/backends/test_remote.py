@@ -1,4 +1,4 @@
-"""Limits, crash isolation and cancellation on Dask, Ray and Slurm, on the real services.
+"""Limits, crash isolation and cancellation on Dask, Ray, Slurm and Airflow, on the real services.
 
 Each back end runs faulty trials beside healthy ones: every trial must end with exactly one
 report of the right kind, the healthy ones must succeed, and the run must go on. ``dask-local``
@@ -116,9 +116,12 @@ def test_stopping_cancels_running_trials_on_the_cluster(backend, request):
     assert alive == [], f"trials still running on the cluster: {alive}"
 
 
-@pytest.mark.parametrize("service", ["dask", "ray"])
+@pytest.mark.parametrize("service", ["dask", "ray", "airflow"])
 def test_a_dying_engine_worker_costs_its_trial_only(service, tmp_path):
-    """The engine's own worker process dies mid-trial (not just the sandbox)."""
+    """The engine's own worker process dies mid-trial (not just the sandbox).
+
+    On Airflow, that is the task's process: Airflow fails the task, and the DAG run with it.
+    """
     scheduler = services.remote_scheduler(service)
     # With a limit, the trial runs in a sandbox on Ray too, whose parent is the Ray worker
     # (without one, it runs in the Ray worker itself: a crash of the trial is the worker's).

@@ -6,6 +6,8 @@
 - ``BYOP_RAY_ADDRESS``: a Ray head (``127.0.0.1:6379``), with
   ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` and ``RAY_AUTH_MODE=disabled`` exported too;
 - ``BYOP_SLURM=1``: a single-node Slurm cluster whose ``sbatch`` is on the ``PATH``;
+- ``BYOP_AIRFLOW_CONFIG``: byop's config file for an Airflow 3 (``scripts/services/airflow-up``)
+  whose trial DAG runs ``byop.testing`` and ``support.objectives`` (on its workers' path);
 - ``BYOP_REQUIRE_SERVICES=1`` (CI): a test whose service is not named fails instead of skipping.
 
 Dask and Ray need no root: when a test needs one and the environment names none, the session
@@ -42,6 +44,7 @@ SERVICES = {
     "dask": "BYOP_DASK_ADDRESS",
     "ray": "BYOP_RAY_ADDRESS",
     "slurm": "BYOP_SLURM",
+    "airflow": "BYOP_AIRFLOW_CONFIG",
 }
 
 # Every process that connects to a Ray head on 127.0.0.1 needs these (scripts/services/ray-up),
@@ -212,6 +215,9 @@ def remote_scheduler(name: str, request: pytest.FixtureRequest | None = None, **
     if name == "ray":
         ray_connected()
         return Scheduler.with_backend("ray", **kwargs)
+    if name == "airflow":
+        need("airflow")
+        return Scheduler.with_backend("airflow", **kwargs)
     if name == "slurm":
         assert request is not None, "the slurm back end needs the test's request"
         cluster = request.getfixturevalue("slurm_cluster")
@@ -219,4 +225,4 @@ def remote_scheduler(name: str, request: pytest.FixtureRequest | None = None, **
     raise ValueError(name)
 
 
-REMOTE = ("dask", "dask-local", "ray", "slurm")
+REMOTE = ("dask", "dask-local", "ray", "slurm", "airflow")
