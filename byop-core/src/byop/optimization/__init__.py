@@ -39,6 +39,7 @@ from byop.optimization._optimizer import (
 )
 from byop.optimization._pending import PendingTrials
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
+from byop.optimization._random_state import IsolatedRandomState
 from byop.optimization._time import TimeInterval, TimeKind
 from byop.optimization._trial import (
     CrashReport,
@@ -56,6 +57,7 @@ __all__ = [
     "Fidelity",
     "ForeignException",
     "InvalidReportError",
+    "IsolatedRandomState",
     "Metric",
     "NoReportError",
     "Optimizer",
