@@ -20,8 +20,7 @@ from byop.testing import OptimizerConformance, conditional_space, cost_of, mixed
 
 hebo = pytest.importorskip(
     "hebo",
-    reason="HEBO (numpy<1.25, torch) is not in this environment; CI runs these tests in "
-    ".venv-hebo",
+    reason="HEBO (numpy<1.25, torch) is not in this environment; CI runs these tests in .venv-hebo",
 )
 torch = pytest.importorskip("torch")
 
@@ -64,8 +63,8 @@ SPACE = Space(
 
 
 def test_same_trials_as_hebos_own_loop_for_one_seed():
-    # Two trials past the Sobol design: the GP and the evolutionary search, seeded.
-    n, design = 5, 3
+    # A trial past the Sobol design: the GP and the evolutionary search, seeded.
+    n, design = 4, 3
     converted = to_hebo(SPACE)
     _seed_globals(4)
     theirs_opt = HEBO(converted.design_space, rand_sample=design, scramble_seed=4)
@@ -180,5 +179,6 @@ def test_restore_from_stored_reports_numbers_new_trials_after_them():
     assert len(later.hebo.y) == 5
     assert later.ask().name == "hebo-6"
     with pytest.raises(ValueError, match="Cannot restore"):
-        later.restore([create_optimizer("random_search", space={"y": (0, 1)}, seed=0)
-                       .ask().success(cost=1.0)])
+        later.restore(
+            [create_optimizer("random_search", space={"y": (0, 1)}, seed=0).ask().success(cost=1.0)]
+        )

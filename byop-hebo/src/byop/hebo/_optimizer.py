@@ -102,8 +102,9 @@ class HEBOOptimizer:
         self._np = hebo_module("numpy")
         self._queue: list[dict[str, Any]] = []
         self._count = 0
-        self._worst: list[float | None] = [m.as_cost(m.worst) if m.worst is not None else None
-                                           for m in self.metrics]
+        self._worst: list[float | None] = [
+            m.as_cost(m.worst) if m.worst is not None else None for m in self.metrics
+        ]
         self._seen_worst: list[float | None] = [None] * len(self.metrics)
         self._deferred: list[tuple[dict[str, Any], list[float | None]]] = []
         self._pending: PendingTrials[dict[str, Any]] = PendingTrials("HEBOOptimizer")
@@ -153,9 +154,7 @@ class HEBOOptimizer:
                 hebo = optimizers.HEBO(converted.design_space, **options)
             else:
                 general = hebo_module("hebo.optimizers.general")
-                hebo = general.GeneralBO(
-                    converted.design_space, num_obj=len(declared), **options
-                )
+                hebo = general.GeneralBO(converted.design_space, num_obj=len(declared), **options)
         optimizer = cls(
             hebo=hebo,
             space=converted,
@@ -234,15 +233,11 @@ class HEBOOptimizer:
                 values = [m.as_cost(results[m.name]) for m in self.metrics]
             else:
                 return list(self._worst)
-        elif isinstance(report, Trial.FailReport) and all(
-            m.name in results for m in self.metrics
-        ):
+        elif isinstance(report, Trial.FailReport) and all(m.name in results for m in self.metrics):
             values = [m.as_cost(results[m.name]) for m in self.metrics]
         else:
             return list(self._worst)
-        return [
-            v if math.isfinite(v) else self._worst[i] for i, v in enumerate(values)
-        ]
+        return [v if math.isfinite(v) else self._worst[i] for i, v in enumerate(values)]
 
     def _observe(self, observations: list[tuple[dict[str, Any], list[float | None]]]) -> None:
         """Observe rows with costs; a cost not known yet (None) is the worst seen, or waits."""

@@ -41,7 +41,7 @@ class HEBOSpace:
     encoded: Mapping[str, tuple[Any, ...]]
 
     def config(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """byop's configuration (plain Python values, in the space's order) of a HEBO row."""
+        """The byop configuration (plain Python values, in the space's order) of a HEBO row."""
         out: dict[str, Any] = {}
         for hp in self.space.hyperparameters:
             if hp.name in self.fixed:

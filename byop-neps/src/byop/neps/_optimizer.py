@@ -325,7 +325,7 @@ class NePSOptimizer:
             if self.cost in results:
                 result["cost"] = float(results[self.cost])
             elif strict and isinstance(report, Trial.SuccessReport):
-                report[self.cost]  # raises the KeyError naming it  # noqa: B018
+                report[self.cost]  # raises the KeyError naming it
         return result
 
     def _import_id(self, name: str, config: dict[str, Any], result: dict[str, Any]) -> str:
@@ -344,10 +344,10 @@ class NePSOptimizer:
         return str(max(numbers, default=0) + 1)
 
     def __repr__(self) -> str:
+        algorithm = self.algorithm or type(self.ask_and_tell.optimizer).__name__
         return (
-            f"NePSOptimizer(algorithm={self.algorithm or type(self.ask_and_tell.optimizer).__name__}"
-            f", seed={self.random_state.seed}, metrics={[m.name for m in self.metrics]}, "
-            f"pending={len(self._pending)})"
+            f"NePSOptimizer(algorithm={algorithm}, seed={self.random_state.seed}, "
+            f"metrics={[m.name for m in self.metrics]}, pending={len(self._pending)})"
         )
 
 

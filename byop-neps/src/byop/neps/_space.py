@@ -45,7 +45,7 @@ class NePSSpace:
     encoded: Mapping[str, tuple[Any, ...]]
 
     def config(self, neps_config: Mapping[str, Any]) -> dict[str, Any]:
-        """byop's configuration (plain Python values, in the space's order) of NePS's one."""
+        """The byop configuration (plain Python values, in the space's order) of NePS's one."""
         out: dict[str, Any] = {}
         for hp in self.space.hyperparameters:
             value = neps_config[hp.name]
