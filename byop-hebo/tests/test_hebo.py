@@ -182,3 +182,32 @@ def test_restore_from_stored_reports_numbers_new_trials_after_them():
         later.restore(
             [create_optimizer("random_search", space={"y": (0, 1)}, seed=0).ask().success(cost=1.0)]
         )
+
+
+# ---------------------------------------------------------------- docstring examples
+def _examples() -> list[Any]:
+    import importlib
+    import inspect
+    import re
+    import textwrap
+
+    module = importlib.import_module("byop.hebo")
+    objects: list[Any] = [module]
+    for name in module.__all__:
+        obj = getattr(module, name)
+        objects.append(obj)
+        if inspect.isclass(obj):
+            objects += [m for _, m in inspect.getmembers(obj) if inspect.isfunction(m)]
+    codes = []
+    for obj in objects:
+        for match in re.finditer(r"```python\n(.*?)```", inspect.getdoc(obj) or "", re.DOTALL):
+            codes.append(textwrap.dedent(match.group(1)))
+    return sorted(set(codes))
+
+
+def test_every_public_docstring_example_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    examples = _examples()
+    assert len(examples) >= 2
+    for code in examples:
+        exec(compile(code, "<docstring>", "exec"), {"__name__": "__main__"})

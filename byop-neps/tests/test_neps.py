@@ -345,3 +345,32 @@ def test_restore_of_reports_from_another_optimizer():
     object.__setattr__(bad, "config", {"x": 99.0})
     with pytest.raises(ValueError, match="Cannot restore"):
         optimizer.restore([wrong])
+
+
+# ---------------------------------------------------------------- docstring examples
+def _examples() -> list[Any]:
+    import importlib
+    import inspect
+    import re
+    import textwrap
+
+    module = importlib.import_module("byop.neps")
+    objects: list[Any] = [module]
+    for name in module.__all__:
+        obj = getattr(module, name)
+        objects.append(obj)
+        if inspect.isclass(obj):
+            objects += [m for _, m in inspect.getmembers(obj) if inspect.isfunction(m)]
+    codes = []
+    for obj in objects:
+        for match in re.finditer(r"```python\n(.*?)```", inspect.getdoc(obj) or "", re.DOTALL):
+            codes.append(textwrap.dedent(match.group(1)))
+    return sorted(set(codes))
+
+
+def test_every_public_docstring_example_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    examples = _examples()
+    assert len(examples) >= 2
+    for code in examples:
+        exec(compile(code, "<docstring>", "exec"), {"__name__": "__main__"})

@@ -148,6 +148,8 @@ class HEBOOptimizer:
         converted = to_hebo(space)
         random_state = IsolatedRandomState(seed)
         optimizers = hebo_module("hebo.optimizers.hebo")
+        # pymoo 0.6.0 has no compiled modules for Python 3.11 and prints so to stdout.
+        hebo_module("pymoo.config").Config.warnings["not_compiled"] = False
         with random_state:
             if len(declared) == 1:
                 options.setdefault("scramble_seed", random_state.seed)
@@ -259,8 +261,9 @@ class HEBOOptimizer:
             return
         frame = self._pd.DataFrame([row for row, _ in ready], columns=list(ready[0][0]))
         y = self._np.array([costs for _, costs in ready], dtype=float)
-        with self.random_state:
-            self.hebo.observe(frame, y)
+        # No random streams swapped here: observe only appends the data (the model is fitted on
+        # suggest), and the swap is most of byop's cost per trial.
+        self.hebo.observe(frame, y)
 
     def __repr__(self) -> str:
         return (
