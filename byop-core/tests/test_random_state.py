@@ -112,3 +112,9 @@ def test_torch_generator_is_isolated_too():
     with IsolatedRandomState(8):
         assert torch.rand(1).item() == expected
     assert torch.rand(1).item() == expected
+
+
+def test_numpy_integers_are_seeds_and_negative_ones_are_not():
+    assert IsolatedRandomState(np.int64(5)).seed == 5
+    with pytest.raises(ValueError, match=">= 0"):
+        IsolatedRandomState(-1)

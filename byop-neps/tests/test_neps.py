@@ -374,3 +374,18 @@ def test_every_public_docstring_example_runs(tmp_path, monkeypatch):
     assert len(examples) >= 2
     for code in examples:
         exec(compile(code, "<docstring>", "exec"), {"__name__": "__main__"})
+
+
+def test_wrong_algorithm_types_and_options_say_what_is_accepted():
+    with pytest.raises(TypeError, match="name of a NePS algorithm"):
+        create_optimizer("neps", space=mixed_space(), seed=0, algorithm=3)
+    with pytest.raises(TypeError, match="does not take the options \\['etaa'\\].*'eta'"):
+        create_optimizer(
+            "neps", space=mixed_space(), seed=0, algorithm="hyperband", fidelities=EPOCHS, etaa=2
+        )
+    with pytest.raises(TypeError, match="int or None"):
+        create_optimizer("neps", space=mixed_space(), seed="1", algorithm="random_search")
+    optimizer = create_optimizer(
+        "neps", space=mixed_space(), seed=np.int64(3), algorithm="random_search"
+    )
+    assert optimizer.random_state.seed == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import random
 import sys
@@ -55,8 +56,16 @@ class IsolatedRandomState:
     def __init__(self, seed: int | None = None) -> None:
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "little")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"The seed is an int or None, got {type(seed).__name__} {seed!r}.")
+        try:
+            if isinstance(seed, bool):
+                raise TypeError
+            seed = operator.index(seed)  # an int, or numpy's integers
+        except TypeError:
+            raise TypeError(
+                f"The seed is an int or None, got {type(seed).__name__} {seed!r}."
+            ) from None
+        if seed < 0:
+            raise ValueError(f"The seed must be >= 0, got {seed}.")
         self.seed = seed
         import numpy as np
 

@@ -168,6 +168,11 @@ class NePSOptimizer:
             ValueError: An unknown or refused algorithm, or a multi-fidelity algorithm without
                 a declared fidelity.
         """
+        if not (isinstance(algorithm, str) or callable(algorithm)):
+            raise TypeError(
+                "algorithm is the name of a NePS algorithm (e.g. 'bayesian_optimization') or "
+                f"one of neps.algorithms' functions, got {type(algorithm).__name__} {algorithm!r}."
+            )
         neps = neps_module()
         declared = as_fidelities(fidelities)
         name = algorithm if isinstance(algorithm, str) else getattr(algorithm, "__name__", "")
@@ -200,7 +205,15 @@ class NePSOptimizer:
             name = getattr(function, "__name__", name)
             if declared and name not in MULTI_FIDELITY_ALGORITHMS:
                 _full_fidelity(function, options)
-            ask_and_tell = neps.AskAndTell(function(converted.search_space, **options))
+            try:
+                algorithm_object = function(converted.search_space, **options)
+            except TypeError as e:
+                accepted = _options_of(function)
+                raise TypeError(
+                    f"NePS's {name!r} does not take the options {sorted(options)}: {e}. "
+                    f"It takes {accepted}."
+                ) from e
+            ask_and_tell = neps.AskAndTell(algorithm_object)
         optimizer = cls(
             ask_and_tell=ask_and_tell,
             space=converted,
@@ -350,6 +363,14 @@ class NePSOptimizer:
             f"NePSOptimizer(algorithm={algorithm}, seed={self.random_state.seed}, "
             f"metrics={[m.name for m in self.metrics]}, pending={len(self._pending)})"
         )
+
+
+def _options_of(function: Callable[..., Any]) -> list[str]:
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return []
+    return [n for n in parameters if n != "pipeline_space"]
 
 
 def _full_fidelity(function: Callable[..., Any], options: dict[str, Any]) -> None:
