@@ -8,7 +8,8 @@ the inputs are standardised; the cost is the validation RMSE from 3-fold cross-v
 Two worker processes run the trials under a wall-time and a memory limit: the largest models
 can break them, and those trials end as failures that byop reports and counts without
 stopping the run. Every trial is stored in ``runs/``, so the run can be inspected
-(``byop runs show``, ``byop runs plot``) and resumed if it is cut short.
+(``byop runs show``, ``byop runs plot``, ``byop dashboard``) and resumed if it is cut short.
+It ends by printing the command that opens the dashboard on the run it made.
 
     python examples/demo.py                  # a new run, stored in runs/demo-<time>.jsonl
     python examples/demo.py runs/demo.jsonl  # that store: created, or resumed
@@ -113,7 +114,18 @@ def main() -> int:
     print(f"\nbest validation RMSE {best['cost']:.3f} from trial {best.trial.name}")
     print(f"inspect the run:  byop runs show {store}")
     print(f"plot its trace:   byop runs plot {store} -o trace.png")
+    print(f"\nopen the dashboard on this run:\n    {dashboard_command(store)}")
     return 0
+
+
+def dashboard_command(store: Path) -> str:
+    """The one command that opens the dashboard on ``store``, from where the demo was run."""
+    byop = Path(sys.executable).with_name("byop")
+    here = Path.cwd()
+    command = byop.relative_to(here) if byop.is_relative_to(here) else byop
+    if not byop.exists():
+        command = Path("byop")
+    return f"{command} dashboard {store} --open"
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Checks that every byop distribution was installed from the wheels (not editable,
 registry) and that the extra pulled exactly its siblings; runs the optimization guide's
 sequential blocks and the integration pages of what is installed; creates each installed
 optimizer by name and runs a few trials; checks that a missing integration says what to install.
+With byop-dashboard installed, runs the demo and serves its run with the command it prints.
 """
 
 from __future__ import annotations
@@ -13,8 +14,14 @@ import contextlib
 import importlib.util
 import io
 import json
+import re
+import shlex
+import signal
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -35,8 +42,11 @@ EXPECTED = {
         "byop-ray",
     },
     "testing": {"byop", "byop-core", "byop-testing"},
+    "dashboard": {"byop", "byop-core", "byop-dashboard"},
 }
 BACKENDS = {"byop-dask": "dask", "byop-ray": "ray"}
+CORE_OPTIMIZERS = ("random_search", "successive_halving", "hyperband", "asha")  # byop-core's
+MULTI_FIDELITY = ("successive_halving", "hyperband", "asha")  # these need a fidelity
 
 PARALLEL = "Running the Optimizer in a parallel fashion"  # run by the test suite, 5 s a block
 
@@ -71,6 +81,8 @@ def run_blocks(root: Path) -> int:
 
     sys.path.pop(0)
     pages = [root / "docs" / "guides" / "optimization.md"]
+    if importlib.util.find_spec("byop.dashboard") is not None:
+        pages.append(root / "docs" / "guides" / "dashboard.md")
     for integration in ("configspace", "optuna", "smac", "neps", "hebo", "dask", "ray"):
         page = root / "docs" / "integrations" / f"{integration}.md"
         if page.exists() and importlib.util.find_spec(f"byop.{integration}") is not None:
@@ -94,6 +106,7 @@ def run_blocks(root: Path) -> int:
 def smoke_optimizers(extra: str) -> None:
     """Each installed optimizer runs by name; a missing one names its extra."""
     from byop.optimization import (
+        Fidelity,
         UnknownOptimizerError,
         available_optimizers,
         create_optimizer,
@@ -101,7 +114,7 @@ def smoke_optimizers(extra: str) -> None:
     from byop.pipeline import searchable
 
     space = searchable("s", space={"x": (-10.0, 10.0), "kind": ["a", "b"]}).space()
-    wanted = {"random_search"}
+    wanted = set(CORE_OPTIMIZERS)
     if "byop-smac" in EXPECTED[extra]:
         wanted.add("smac")
     if "byop-optuna" in EXPECTED[extra]:
@@ -111,7 +124,8 @@ def smoke_optimizers(extra: str) -> None:
         raise SystemExit(f"byop[{extra}] registers optimizers {sorted(have)}, not {sorted(wanted)}")
     for name in sorted(wanted):
         t0 = time.perf_counter()
-        optimizer = create_optimizer(name, space=space, seed=1)
+        kwargs = {"fidelities": [Fidelity("epochs", 1, 9)]} if name in MULTI_FIDELITY else {}
+        optimizer = create_optimizer(name, space=space, seed=1, **kwargs)
         for _ in range(5):
             trial = optimizer.ask()
             optimizer.tell(trial.success(cost=trial.config["x"] ** 2))
@@ -161,6 +175,59 @@ def check_plugins() -> None:
     print(f"  plugins: {', '.join(p.name for p in list_plugins())}")
 
 
+def serve_the_demo(root: Path) -> None:
+    """Run the demo, then serve its run with the command it prints, and read every page."""
+    if importlib.util.find_spec("byop.dashboard") is None:
+        return
+    with tempfile.TemporaryDirectory() as work:
+        t0 = time.perf_counter()
+        store = Path(work) / "runs" / "demo.jsonl"
+        demo = subprocess.run(
+            [sys.executable, str(root / "examples" / "demo.py"), str(store)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        printed = demo.stdout.strip().splitlines()[-1].strip()
+        command = shlex.split(printed)
+        if command[1:3] != ["dashboard", str(store)]:
+            raise SystemExit(f"the demo does not end with the dashboard's command: {printed!r}")
+        command[0] = str(Path(sys.executable).with_name("byop"))  # this environment's
+        print(f"  the demo ran ({time.perf_counter() - t0:.1f}s) and printed: {printed}")
+        proc = subprocess.Popen(
+            [*command, "--port", "0"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        try:
+            url = None
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                match = re.search(r"at (http://\S+/)", line)
+                if match:
+                    url = match.group(1)
+                    break
+            if url is None:
+                raise SystemExit("byop dashboard printed no address")
+            with urllib.request.urlopen(url + "api/runs", timeout=60) as response:
+                runs = json.load(response)
+            if runs[0]["state"] != "finished" or runs[0]["trials"] < 1:
+                raise SystemExit(f"the dashboard shows the demo's run as {runs[0]}")
+            paths = ["", "runs/0", "static/plotly.min.js", "static/dashboard.js"]
+            paths += [f"api/runs/0/plots/{k}" for k in ("history", "parallel", "importance")]
+            for path in paths:
+                with urllib.request.urlopen(url + path, timeout=120) as response:
+                    body = response.read()
+                if path.startswith("api/") and "figure" not in json.loads(body):
+                    raise SystemExit(f"{path}: {body[:300]!r}")
+            proc.send_signal(signal.SIGINT)
+            if proc.wait(timeout=30) != 0:
+                raise SystemExit("byop dashboard did not stop cleanly on Ctrl-C")
+            print(f"  byop dashboard served the demo's run: {runs[0]['trials']} trials, {url}")
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
 def main() -> None:
     """Check one virtual environment."""
     parser = argparse.ArgumentParser()
@@ -174,6 +241,7 @@ def main() -> None:
     ran = run_blocks(args.root.resolve())
     smoke_optimizers(args.extra)
     smoke_backends(args.extra)
+    serve_the_demo(args.root.resolve())
     left = set(Path.cwd().iterdir()) - before
     if left:
         raise SystemExit(f"the examples left files in the working directory: {sorted(left)}")

@@ -24,11 +24,13 @@ MODULES = [
     "byop.scheduling",
     "byop.serialization",
     "byop.history",
+    "byop.visualization",
     "byop.cli",
     "byop.testing",
     "byop.configspace",
     "byop.optuna",
     "byop.smac",
+    "byop.dashboard",
 ]
 _FENCE = re.compile(r"```python\n(?P<code>.*?)```", re.DOTALL)
 

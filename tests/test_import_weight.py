@@ -21,6 +21,7 @@ HEAVY = [
     "ray",
     "pandas",
     "matplotlib",
+    "plotly",
     "sklearn",
     "scipy",
     "cloudpickle",
@@ -48,3 +49,17 @@ def test_no_heavy_library_is_imported(statement):
     ).stdout
     loaded = set(json.loads(out))
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_plots_load_plotly_only_when_made():
+    # byop.history, byop.cli and byop.visualization import without plotly (or numpy); a
+    # plot loads it.
+    code = (
+        "import sys, byop.history, byop.cli, byop.visualization\n"
+        "assert 'plotly' not in sys.modules and 'numpy' not in sys.modules\n"
+        "from byop.history import History\n"
+        "byop.visualization.plot_optimization_history(History())\n"
+        "assert 'plotly' in sys.modules\n"
+    )
+    pytest.importorskip("plotly")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

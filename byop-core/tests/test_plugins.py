@@ -26,7 +26,7 @@ def system(*plugins, environ=None, entry_points=()):
 
 def test_builtins_register_through_the_hooks():
     s = system()
-    assert s.available("optimizers") == ["random_search"]
+    assert s.available("optimizers") == ["asha", "hyperband", "random_search", "successive_halving"]
     assert "numpy" in s.available("samplers")
     core = [p for p in s.plugins() if p.distribution == "byop-core"]
     assert [p.name for p in core] == ["byop.optimization", "byop.pipeline", "byop.scheduling"]
@@ -87,7 +87,7 @@ def test_entry_point_that_fails_to_import_is_recorded():
     s = system(entry_points=[_ep("ghost", "module_that_is_not_there_at_all")])
     ghost = {p.name: p for p in s.plugins()}["ghost"]
     assert ghost.error.startswith("ModuleNotFoundError")
-    assert s.available("optimizers") == ["random_search"]
+    assert s.available("optimizers") == ["asha", "hyperband", "random_search", "successive_halving"]
 
 
 def test_misspelt_hook_is_a_warning_that_names_the_hook_meant():

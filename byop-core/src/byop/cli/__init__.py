@@ -1,4 +1,4 @@
-"""byop's command line: ``byop plugins`` and ``byop runs show|export|plot|repair``.
+"""byop's command line: ``byop plugins``, ``byop runs show|export|plot|repair``, ``byop dashboard``.
 
 Run ``byop --help`` for the commands. `main` is the console script's entry point, and can be
 called with a list of arguments.

@@ -246,3 +246,31 @@ def runs_repair(args: argparse.Namespace) -> int:
         f"started trials kept; the original is {args.store}.bak"
     )
     return 0
+
+
+# ---------------------------------------------------------------------- byop dashboard
+def dashboard(args: argparse.Namespace) -> int:
+    """Serve the web dashboard of the given stores (byop-dashboard, loaded only now)."""
+    from byop.plugins import import_optional
+
+    if not 0 <= args.port <= 65535:
+        raise CommandError(f"--port is a port number from 0 to 65535, got {args.port}.")
+    if not args.poll > 0:
+        raise CommandError(f"--poll is a positive number of seconds, got {args.poll}.")
+    with _errors():
+        module = import_optional(
+            "byop.dashboard", install="byop[dashboard]", feature="byop dashboard"
+        )
+    try:
+        status: int = module.serve(
+            args.stores,
+            host=args.host,
+            port=args.port,
+            poll_interval=args.poll,
+            open_browser=args.open,
+        )
+    except ValueError as e:  # no stores
+        raise CommandError(str(e)) from e
+    except OSError as e:  # the port is in use, the address is wrong
+        raise CommandError(e.strerror or str(e)) from e
+    return status

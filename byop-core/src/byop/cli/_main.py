@@ -16,7 +16,8 @@ class CommandError(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="byop: build your own AutoML. Inspect plugins and stored runs.",
+        description="byop: build your own AutoML. Inspect plugins and stored runs, and watch "
+        "runs in a web dashboard.",
     )
     parser.add_argument("--version", action="store_true", help="print byop's version and exit")
     parser.set_defaults(print_help=parser.print_help)
@@ -92,6 +93,37 @@ def _parser() -> argparse.ArgumentParser:
         "The original is kept beside it as STORE.bak.",
     )
     store_argument(repair, recover=False)
+
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="a live web dashboard of stored and running runs (needs byop[dashboard])",
+        description="Serve a web dashboard of the given run stores: each run's status and "
+        "budget, summary, plots and trials, updated as the stores are written. It only reads "
+        "the stores, and listens on 127.0.0.1 unless --host says otherwise.",
+    )
+    dashboard.add_argument(
+        "stores",
+        nargs="+",
+        metavar="STORE",
+        help="run store files, or directories whose *.jsonl files are run stores",
+    )
+    dashboard.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 "
+        "exposes the runs to anyone who can reach this machine)",
+    )
+    dashboard.add_argument(
+        "--port", type=int, default=8765, help="the port (default 8765; 0 for any free one)"
+    )
+    dashboard.add_argument(
+        "--poll",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="seconds between looks at the stores for new records (default 0.5)",
+    )
+    dashboard.add_argument("--open", action="store_true", help="open it in a web browser")
     return parser
 
 
@@ -112,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from byop.cli._commands import plugins
 
             return plugins(show_traceback=args.traceback, check=args.check)
+        if args.command == "dashboard":
+            from byop.cli._commands import dashboard
+
+            return dashboard(args)
         if args.command == "runs" and args.runs_command is not None:
             from byop.cli import _commands
 

@@ -3,6 +3,7 @@
 `History` collects reports (best trial, best-so-far trace, filters, a pandas DataFrame). A run
 store (`RunStore`, read with `read_store`) is an append-only file of JSON lines that the run's
 main process writes as each trial starts and reports, so a run that dies can be resumed.
+`StoreFollower` reads a store as it grows, only what was appended since it last looked.
 `Progress` shows a run's progress on a terminal, `summary` sums a history up, and
 `plot_trace` plots its best-so-far trace (matplotlib, ``pip install byop[plot]``).
 
@@ -34,7 +35,9 @@ from byop.history._errors import (
     StoreMismatchError,
     StoreVersionError,
 )
+from byop.history._follow import StoreFollower, StoreUpdate
 from byop.history._history import CONFIG_PREFIX, RESULTS_PREFIX, History, TracePoint
+from byop.history._pareto import pareto_front
 from byop.history._plot import plot_trace
 from byop.history._progress import Progress, ProgressMode
 from byop.history._reading import read_store, repair_store
@@ -67,12 +70,15 @@ __all__ = [
     "Session",
     "StoreError",
     "StoreExistsError",
+    "StoreFollower",
     "StoreLockedError",
     "StoreMismatchError",
+    "StoreUpdate",
     "StoreVersionError",
     "StoredRun",
     "TracePoint",
     "format_duration",
+    "pareto_front",
     "plot_trace",
     "read_store",
     "repair_store",

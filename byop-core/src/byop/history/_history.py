@@ -261,6 +261,16 @@ class History:
             )
         return best
 
+    def pareto_front(self, metrics: Iterable[Metric | str] | None = None) -> list[Report[Any]]:
+        """The successful reports no other beats on every metric (the history's by default).
+
+        See `byop.history.pareto_front`.
+        """
+        from byop.history._pareto import pareto_front
+
+        chosen = self.metrics if metrics is None else tuple(self.metric(m) for m in metrics)
+        return pareto_front(self._reports, chosen)
+
     def trace(self, metric: Metric | str | None = None) -> list[TracePoint]:
         """The best value so far after each trial, in order of completion.
 

@@ -29,6 +29,8 @@ from byop.optimization._exceptions import (
     portable,
     qualified_name,
 )
+from byop.optimization._hyperband import ASHA, Hyperband, SuccessiveHalving
+from byop.optimization._multifidelity import MFTrialInfo, MultiFidelityOptimizer
 from byop.optimization._optimizer import (
     Fidelity,
     Metric,
@@ -52,13 +54,17 @@ from byop.optimization._trial import (
 )
 
 __all__ = [
+    "ASHA",
     "CrashReport",
     "FailReport",
     "Fidelity",
     "ForeignException",
+    "Hyperband",
     "InvalidReportError",
     "IsolatedRandomState",
+    "MFTrialInfo",
     "Metric",
+    "MultiFidelityOptimizer",
     "NoReportError",
     "Optimizer",
     "OptimizerExhaustedError",
@@ -69,6 +75,7 @@ __all__ = [
     "ReportPayload",
     "ReportStatus",
     "SuccessReport",
+    "SuccessiveHalving",
     "SupportsRestore",
     "TimeInterval",
     "TimeKind",

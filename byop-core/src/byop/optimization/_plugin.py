@@ -1,4 +1,4 @@
-"""byop-core's ``byop.optimization`` plugin: the optimizer ``random_search``.
+"""byop-core's ``byop.optimization`` plugin: random search and the multi-fidelity optimizers.
 
 Registered through byop-core's own ``byop`` entry point, exactly as a third party's plugin is.
 """
@@ -10,7 +10,11 @@ from byop.plugins import Register, hookimpl
 
 @hookimpl
 def register_optimizers(register: Register) -> None:
-    """``random_search``: `RandomSearch`."""
+    """``random_search``, and the multi-fidelity ``successive_halving``, ``hyperband``, ``asha``."""
+    from byop.optimization._hyperband import ASHA, Hyperband, SuccessiveHalving
     from byop.optimization._random_search import RandomSearch
 
     register("random_search", RandomSearch)
+    register("successive_halving", SuccessiveHalving)
+    register("hyperband", Hyperband)
+    register("asha", ASHA)

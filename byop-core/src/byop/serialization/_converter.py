@@ -21,6 +21,7 @@ import cattrs
 
 from byop.optimization import (
     ForeignException,
+    MFTrialInfo,
     Report,
     ReportStatus,
     RSTrialInfo,
@@ -292,3 +293,4 @@ def loads(text: str | bytes, cls: type[T]) -> T:
 
 
 register_type(RSTrialInfo, "byop.optimization.RSTrialInfo")
+register_type(MFTrialInfo, "byop.optimization.MFTrialInfo")
