@@ -186,7 +186,13 @@ def main() -> None:
         table(path, checkpoints)
         return
     warnings.filterwarnings("ignore")  # the libraries' notices, not measured here
+    import importlib.util
     import logging
+
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.set_num_threads(1)  # as HEBO sets it on import: one thread for every optimizer
 
     logging.getLogger("smac").setLevel(logging.ERROR)
     finished = done(path)
