@@ -101,6 +101,35 @@ def test_runs_plot_without_matplotlib(capsys, store, tmp_path, monkeypatch):
     assert status == 1 and "pip install byop[plot]" in err
 
 
+def test_runs_plot_to_a_format_matplotlib_cannot_write_is_one_clear_line(capsys, store, tmp_path):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "trace.xyz"
+    status, _, err = run_cli(capsys, "runs", "plot", str(store), "-o", str(target))
+    assert status == 1
+    assert err.startswith("byop: error: Cannot save a plot as trace.xyz") and ".png" in err
+    assert err.count("\n") == 1 and not target.exists()
+
+
+def test_export_into_a_pipe_that_closes_early_ends_quietly(tmp_path):
+    # `byop runs export run.jsonl --csv - | head -1`: head stops reading after one line.
+    space = searchable("s", space={"x": (-5.0, 5.0)}).space()
+    rs = RandomSearch(space=space, seed=1)
+    path = tmp_path / "big.jsonl"
+    with RunStore.create(path, RunHeader(optimizer="random_search"), sync=False) as st:
+        for _ in range(1500):  # more CSV than a pipe holds
+            st.reported(rs.ask().success(cost=1.0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "byop.cli", "runs", "export", str(path), "--csv", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"name,status")
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert proc.stderr.read() == b""
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -50,3 +50,10 @@ def test_without_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(MissingDependencyError, match=r"pip install byop\[plot\]"):
         plot_trace(history([1.0]))
+
+
+def test_a_file_name_of_no_image_format_is_refused_before_drawing(tmp_path):
+    target = tmp_path / "trace.xyz"
+    with pytest.raises(ValueError, match=r"Cannot save a plot as trace.xyz.*\.png"):
+        plot_trace(History(), target)
+    assert not target.exists()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from byop.optimization import (
@@ -10,7 +11,7 @@ from byop.optimization import (
     available_optimizers,
     create_optimizer,
 )
-from byop.pipeline import Float, InvalidSpaceError, NumpySampler, Space
+from byop.pipeline import Categorical, Float, InvalidSpaceError, NumpySampler, Space
 
 
 def space():
@@ -109,3 +110,13 @@ def test_create_by_name_and_unknown_name():
 def test_float_hyperparameter_constructed_directly():
     rs = RandomSearch(space={"lr": Float(1e-4, 1.0, log=True)}, seed=0)
     assert 1e-4 <= rs.ask().config["lr"] <= 1.0
+
+
+def test_a_space_or_seed_that_cannot_be_used_is_refused_when_made():
+    with pytest.raises(InvalidSpaceError, match="'x' .*64 bits"):
+        RandomSearch(space={"x": (0, 10**30)}, seed=0)
+    with pytest.raises(InvalidSpaceError, match=r"Categorical\(\('a', 'b'\)\) weights"):
+        RandomSearch(space={"c": Categorical(["a", "b"], weights=[float("nan"), 1])}, seed=0)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        RandomSearch(space={"x": (0.0, 1.0)}, seed="a")
+    assert RandomSearch(space={"x": (0.0, 1.0)}, seed=np.int64(3)).seed == 3

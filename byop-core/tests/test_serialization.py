@@ -80,3 +80,17 @@ def test_numpy_values_become_plain():
 def test_bad_data_is_a_clear_error(text):
     with pytest.raises(SerializationError):
         loads(text, Report)
+
+
+def test_non_finite_numbers_are_valid_json():
+    import json
+    import math
+
+    from byop.optimization import Trial
+
+    report = Trial(name="t", config={"x": 1.0}).fail(cost=float("nan"), worst=float("-inf"))
+    text = dumps(report)
+    assert "NaN" not in text.replace('"NaN"', "")  # only inside the $numberDouble object
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c} in {text}"))
+    back = loads(text, Report)
+    assert math.isnan(back["cost"]) and back["worst"] == float("-inf")

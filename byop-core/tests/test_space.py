@@ -42,7 +42,7 @@ def test_dict_forms():
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ((10, 1), r"lower bound 10.* not below its upper bound 1"),
+        ((10, 1), r"lower bound 10 above its upper bound 1; write it as \(1, 10\)"),
         ((1, "a"), r"needs two numbers.*\(int, str\)"),
         ((1, 2, 3), r"range is a \(low, high\) tuple"),
         ([], r"at least one value"),
@@ -54,6 +54,65 @@ def test_dict_forms():
 def test_invalid_spaces_say_what_to_do(value, message):
     with pytest.raises(InvalidSpaceError, match=message):
         searchable("s", space={"x": value})
+
+
+def test_numpy_numbers_are_plain_numbers():
+    import numpy as np
+
+    space = Space.from_dict(
+        {"i": (np.int64(0), np.int64(5)), "f": (np.float32(0.5), 2), "k": np.int64(3)}
+    )
+    assert space["i"] == Integer(0, 5, name="i") and type(space["i"].lower) is int
+    assert space["f"] == Float(0.5, 2.0, name="f") and type(space["f"].lower) is float
+    assert space["k"] == Constant(3, name="k") and type(space["k"].value) is int
+    assert Integer(np.int32(1), 9, default=np.int64(4)).default == 4
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Space.from_dict({"x": (0, 10**30)}), r"'x' .*does not fit in 64 bits"),
+        (lambda: Float(-1e308, 1e308, name="x"), r"'x' .*too wide"),
+        (lambda: Float(True, 2, name="x"), r"'x' needs a number as its lower bound, got bool"),
+        (lambda: Float("0", 2, name="x"), r"'x' needs a number as its lower bound, got str"),
+        (lambda: Integer(0, 10, default=2.5, name="n"), r"'n' needs an int as its default"),
+        (lambda: Integer(0.0, 10, name="n"), r"'n' needs an int as its lower bound.*use Float"),
+        (lambda: Float(0, 1, default="a", name="x"), r"'x' needs a number as its default"),
+        (lambda: Float(0, 1, log="yes", name="x"), r"'x': log must be True or False"),
+        (
+            lambda: Categorical(["a", "b"], weights=[float("nan"), 1], name="c"),
+            r"'c' weights must be finite numbers",
+        ),
+        (lambda: Categorical(["a"], weights=["1"], name="c"), r"'c' weights must be finite"),
+        (lambda: Categorical("abc", name="c"), r"'c' takes a list of choices, got the string"),
+        (lambda: Categorical(5, name="c"), r"'c' takes a list of choices, got int"),
+        (lambda: Space.from_dict({"x": (1, 1)}), r"'x' is empty: both its bounds are 1\."),
+    ],
+    ids=[
+        "huge-int",
+        "too-wide",
+        "bool-bound",
+        "str-bound",
+        "float-default-of-int",
+        "float-bound-of-int",
+        "str-default",
+        "log-not-bool",
+        "nan-weight",
+        "str-weight",
+        "string-choices",
+        "int-choices",
+        "equal-bounds",
+    ],
+)
+def test_a_space_that_cannot_be_sampled_is_refused_when_made(make, message):
+    with pytest.raises(InvalidSpaceError, match=message):
+        make()
+
+
+def test_equal_bounds_do_not_hint_what_was_written():
+    with pytest.raises(InvalidSpaceError) as e:
+        Space.from_dict({"x": (1, 1)})
+    assert "(1, 1)" not in str(e.value)
 
 
 def test_log_scale_needs_a_positive_lower_bound():

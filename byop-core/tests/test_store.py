@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,7 @@ from byop.history import (
     StoreError,
     StoreExistsError,
     StoreLockedError,
+    StorePermissionError,
     StoreVersionError,
     read_store,
     repair_store,
@@ -301,3 +304,63 @@ def test_stored_names_are_never_imported(tmp_path):
     report: Report = read_store(path).reports[0]
     assert isinstance(report.exception, ForeignException)
     assert report.trial.info == {"type": "subprocess.Popen", "data": {"args": "ls"}}
+
+
+def _strict_json(text):
+    """JSON as other tools read it: bare NaN and Infinity are not JSON."""
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_non_finite_numbers_are_written_as_valid_json_and_read_back(tmp_path):
+    trial = RandomSearch(space=SPACE, seed=3).ask()
+    inf = float("inf")
+    report = trial.success(cost=float("nan"), worst=inf, best=-inf, curve=[1.0, float("nan")])
+    path = write_run(tmp_path / "run.jsonl", [report])
+    for line in path.read_text().splitlines():
+        _strict_json(line)
+    back = read_store(path).reports[0]
+    assert math.isnan(back["cost"]) and math.isnan(back["curve"][1])
+    assert (back["worst"], back["best"], back["curve"][0]) == (inf, -inf, 1.0)
+
+
+def test_stores_with_bare_nan_and_infinity_still_read(tmp_path):
+    trial = RandomSearch(space=SPACE, seed=3).ask()
+    path = write_run(tmp_path / "run.jsonl", [trial.fail(cost=float("inf"))])
+    text = path.read_text()
+    assert '{"$numberDouble":"Infinity"}' in text
+    path.write_text(text.replace('{"$numberDouble":"Infinity"}', "Infinity"))  # written before
+    assert read_store(path).reports[0]["cost"] == float("inf")
+
+
+def test_a_store_that_cannot_be_created_names_the_store(tmp_path, monkeypatch):
+    path = tmp_path / "run.jsonl"
+    real_open = Path.open
+
+    def denied(self, *args, **kwargs):
+        if self.name.endswith(".new"):  # the temporary file a store is created in
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", denied)
+    with pytest.raises(StorePermissionError) as e:
+        RunStore.create(path, header())
+    message = str(e.value)
+    assert message.startswith(f"Cannot create the run store {path}: Permission denied")
+    assert ".new" not in message and isinstance(e.value, PermissionError)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
+def test_a_store_in_a_read_only_directory_names_the_store(tmp_path):
+    directory = tmp_path / "read-only"
+    directory.mkdir()
+    directory.chmod(0o555)
+    try:
+        with pytest.raises(StorePermissionError, match=r"Cannot create the run store .*run.jsonl"):
+            RunStore.create(directory / "run.jsonl", header())
+    finally:
+        directory.chmod(0o755)

@@ -12,6 +12,7 @@ from byop.optimization import (
     TimeKind,
     Trial,
     TrialAlreadyReportedError,
+    TrialFailedError,
 )
 
 
@@ -43,6 +44,37 @@ def test_begin_catches_the_exception_and_fail_reports_it():
     assert "ZeroDivisionError" in report.traceback
     assert "1 / trial.config" in report.traceback
     assert report["cost"] == float("inf")
+
+
+def test_success_after_begin_caught_an_exception_raises_it_on():
+    trial = make(x=0.0)
+    with trial.begin():
+        1 / trial.config["x"]
+    with pytest.raises(TrialFailedError, match=r"ZeroDivisionError.*trial.fail\(\)") as e:
+        trial.success(cost=1.0)
+    assert isinstance(e.value.__cause__, ZeroDivisionError)
+    assert trial.report is None  # still to be ended, with fail()
+    assert isinstance(trial.fail().exception, ZeroDivisionError)
+
+
+def test_crashed_without_an_exception_keeps_the_one_begin_caught():
+    trial = make(x=0.0)
+    with trial.begin():
+        1 / trial.config["x"]
+    report = trial.crashed()
+    assert isinstance(report.exception, ZeroDivisionError)
+    assert "ZeroDivisionError" in report.traceback
+
+
+def test_a_new_begin_block_starts_afresh():
+    trial = make()
+    for attempt in range(2):  # a retry: the second attempt succeeds
+        with trial.begin():
+            if attempt == 0:
+                raise ConnectionError("flaky")
+            report = trial.success(cost=1.0)
+    assert isinstance(report, SuccessReport)
+    assert trial.exception is None
 
 
 def test_begin_does_not_swallow_keyboard_interrupt():

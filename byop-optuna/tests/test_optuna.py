@@ -233,8 +233,11 @@ def test_restore_warm_starts_the_study():
     assert trials[0].user_attrs["byop_name"] == "optuna-0"
     trial = later.ask()
     assert trial.name == "optuna-5"
-    with pytest.raises(UnknownTrialError, match="already told"):
-        later.tell(reports[0])
+    with pytest.raises(UnknownTrialError, match="not asked of this OptunaOptimizer but of another"):
+        later.tell(reports[0])  # restored here, but asked of `earlier`
+    stored = Trial(name="optuna-0", config={"x": 0.5})  # as read back from a store
+    with pytest.raises(UnknownTrialError, match="already told .*or restored"):
+        later.tell(stored.success(cost=0.5))
 
 
 def test_restore_from_another_optimizer_uses_the_config():

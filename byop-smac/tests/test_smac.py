@@ -216,7 +216,7 @@ def test_restore_warm_starts_the_run_history():
     assert [v.cost for v in rh.values()] == [r["cost"] for r in reports]
     new = later.ask()
     assert new.name not in {r.trial.name for r in reports}
-    with pytest.raises(UnknownTrialError, match="already told"):
+    with pytest.raises(UnknownTrialError, match="not asked of this SMACOptimizer but of another"):
         later.tell(reports[0])
     bad = Trial(name="out-of-range", config={"x": 70.0}).success(cost=1.0)
     with pytest.raises(ValueError, match="Cannot restore trial 'out-of-range'"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -50,6 +52,24 @@ def test_a_budget_is_required():
 def test_bad_arguments_are_clear(kwargs, match):
     with pytest.raises(ValueError, match=match):
         optimize(objectives.quadratic, SPACE, **kwargs)
+
+
+@pytest.mark.parametrize("optimizer", ["random_search", "optuna", "smac"])
+def test_a_misspelt_parameter_names_optimize_and_the_close_one(optimizer, tmp_path):
+    store = tmp_path / "run.jsonl"
+    with pytest.raises(TypeError) as e:
+        run(optimizer=optimizer, max_trials=1, n_worker=4, store=store)
+    message = str(e.value)
+    assert message.startswith("optimize() got n_worker=")
+    assert "Did you mean n_workers= instead of n_worker=?" in message
+    assert "__init__" not in message and "create()" not in message
+    assert "optimize() takes: optimizer, seed, n_workers" in message
+    assert not store.exists()  # refused before anything was written
+
+
+def test_an_optimizer_option_close_to_a_parameter_of_optimize_still_goes_to_the_optimizer():
+    history = run(optimizer="smac", max_trials=2, n_trials=5, backend="sequential")
+    assert len(history) == 2  # SMAC's n_trials, not a misspelt max_trials
 
 
 def test_runs_the_budget_and_returns_the_history(capsys):
@@ -256,6 +276,28 @@ def test_a_small_space_ends_when_random_search_is_exhausted(tmp_path):
     assert sorted(r.trial.config["c"] for r in history) == ["a", "b", "c"]
 
 
+@pytest.mark.parametrize("optimizer", ["random_search", "optuna", "smac"])
+def test_an_empty_space_runs_its_one_configuration(optimizer):
+    def objective(trial):
+        return trial.success(cost=float(len(trial.config)))
+
+    t0 = time.monotonic()
+    history = optimize(
+        objective,
+        {},
+        optimizer=optimizer,
+        max_trials=3,
+        timeout=30,
+        seed=0,
+        backend="sequential",
+        progress="off",
+    )
+    assert time.monotonic() - t0 < 30
+    assert [dict(r.trial.config) for r in history][:1] == [{}]
+    # Once (then the optimizer is exhausted), or as often as asked (Optuna repeats).
+    assert len(history) == (3 if optimizer == "optuna" else 1)
+
+
 def test_metrics_rank_the_trials(tmp_path):
     history = run(
         max_trials=10, metrics=[Metric("x", minimize=False), "cost"], store=tmp_path / "r.jsonl"
@@ -272,6 +314,52 @@ def test_progress_lines_and_the_summary_go_to_stderr(tmp_path, capsys):
     assert err.startswith("byop random_search: started, budget 10 trials")
     assert "new best cost" in err and "byop random_search: 10 trials in" in err
     assert f"store  {path}" in err
+
+
+def test_a_trial_running_on_in_a_thread_does_not_keep_python_running(tmp_path):
+    script = tmp_path / "busy.py"
+    script.write_text(
+        "from byop.run import optimize\n"
+        "def busy(trial):\n"
+        "    while True:\n"
+        "        pass\n"
+        "optimize(busy, {'x': (0.0, 1.0)}, timeout=1, backend='threads', progress='lines')\n"
+        "print('returned')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "returned\n"
+    assert "still running  1 of them in threads of this process, which cannot be stopped" in (
+        proc.stderr
+    )
+
+
+def test_an_empty_store_file_gets_a_new_run_and_the_summary_says_so(tmp_path, capsys):
+    path = tmp_path / "run.jsonl"
+    path.touch()
+    assert len(run(max_trials=3, progress="lines", store=path)) == 3
+    err = capsys.readouterr().err
+    assert f"{path} (the file was empty: a new run was created in it)" in err
+    assert len(read_store(path).reports) == 3
+    run(max_trials=4, progress="lines", store=path)  # resumed: no longer empty
+    err = capsys.readouterr().err
+    assert "was empty" not in err and f"store  {path}" in err
+
+
+@pytest.mark.parametrize("first", ["name", "object"])
+def test_a_run_resumes_with_its_optimizer_by_name_or_as_an_object(tmp_path, first):
+    path = tmp_path / "run.jsonl"
+
+    def given(which):
+        return "random_search" if which == "name" else RandomSearch(space=SPACE, seed=0)
+
+    run(max_trials=3, store=path, optimizer=given(first))
+    second = "object" if first == "name" else "name"
+    history = run(max_trials=5, store=path, optimizer=given(second))
+    assert len(history) == 5
+    assert len({r.trial.name for r in history}) == 5
 
 
 def test_an_interrupt_ends_the_session_and_keeps_what_was_done(tmp_path):

@@ -50,6 +50,52 @@ def failing_trial(trial: Trial[Any]) -> Any:
     return trial.fail(cost=float("inf"))
 
 
+def readme_trial(trial: Trial[Any]) -> Any:
+    """The README's shape: returns from inside ``begin()``, and has nothing after the block.
+
+    ``config["do"]`` says what happens inside: ``"raise"``, ``"wall"`` (runs until the
+    wall-time limit stops it), ``"memory"`` (allocates past ``config["limit"]`` bytes).
+    """
+    do = trial.config.get("do")
+    with trial.begin():
+        if do == "raise":
+            raise ValueError("raised inside begin()")
+        if do == "wall":
+            while True:
+                time.sleep(0.01)
+        if do == "memory":
+            _allocate_twice(trial.config["limit"])
+        return trial.success(cost=1.0)
+
+
+def success_after_exception(trial: Trial[Any]) -> Any:
+    with trial.begin():
+        raise ValueError("raised inside begin()")
+    return trial.success(cost=1.0)
+
+
+def imports_numpy(trial: Trial[Any]) -> Any:
+    with trial.begin():
+        import numpy as np
+
+        return trial.success(cost=float(np.zeros(1).sum()))
+
+
+def changes_where_it_runs(trial: Trial[Any]) -> Any:
+    """Reports the working directory and ``BYOP_LEAK`` it found, then changes both."""
+    with trial.begin():
+        found = {"cwd": os.getcwd(), "leak": os.environ.get("BYOP_LEAK")}
+        os.chdir(trial.config["to"])
+        os.environ["BYOP_LEAK"] = trial.name
+        return trial.success(cost=0.0, **found)
+
+
+def wrong_return_after_exception(trial: Trial[Any]) -> Any:
+    with trial.begin():
+        raise ValueError("raised inside begin()")
+    return 5
+
+
 def crashing_trial(trial: Trial[Any]) -> Any:
     raise RuntimeError("crashed outside begin()")
 

@@ -7,9 +7,11 @@ may be left once ``run()`` returns.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 
+import numpy as np
 import psutil
 import pytest
 from support.objectives import faulty_trial, sleep_for
@@ -18,6 +20,7 @@ from byop.optimization import CrashReport, FailReport, SuccessReport, Trial
 from byop.scheduling import (
     CPUTimeLimitExceeded,
     ExitStatus,
+    Limits,
     MemoryLimitExceeded,
     Scheduler,
     Task,
@@ -195,6 +198,49 @@ def test_parse_memory():
 def test_limit_values_are_checked():
     with pytest.raises(ValueError, match="wall_time_limit must be a positive"):
         Task(sleep_for, wall_time_limit=-1)
+
+
+@pytest.mark.parametrize(
+    ("limits", "error", "match"),
+    [
+        ({"memory_limit": (1, "GB")}, TypeError, r"memory_limit must be bytes .*got tuple"),
+        ({"memory_limit": float("nan")}, ValueError, "memory_limit must be a positive"),
+        ({"memory_limit": -math.inf}, ValueError, "memory_limit must be a positive"),
+        ({"memory_limit": "99999999999TB"}, ValueError, r"at most 2\*\*60 bytes"),
+        ({"wall_time_limit": float("nan")}, ValueError, "wall_time_limit must be a positive"),
+        ({"wall_time_limit": 1e300}, ValueError, r"at most 1e\+09 seconds.*no limit"),
+        ({"cpu_time_limit": "5"}, TypeError, "cpu_time_limit must be a positive number"),
+        ({"cpu_time_limit": True}, TypeError, "cpu_time_limit must be a positive number"),
+    ],
+)
+def test_a_limit_that_cannot_be_enforced_is_refused_when_the_task_is_made(limits, error, match):
+    with pytest.raises(error, match=match):
+        Trial.Task(faulty_trial, **limits)
+
+
+def test_infinity_is_no_limit():
+    task = Trial.Task(
+        faulty_trial, memory_limit=math.inf, cpu_time_limit=math.inf, wall_time_limit=math.inf
+    )
+    assert task.limits is None
+    assert Limits.of(np.float64(2.5e8), np.int64(3)) == Limits(250_000_000, 3.0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Scheduler.with_threads("2"),
+        lambda: Scheduler.with_threads(0),
+        lambda: Scheduler.with_processes(1.5),
+        lambda: Scheduler.with_processes("2"),
+        lambda: Scheduler.with_backend("threads", n_workers="2"),
+        lambda: Scheduler.with_sequential().run(timeout=float("nan")),
+    ],
+    ids=["threads-str", "threads-zero", "processes-float", "processes-str", "by-name", "nan"],
+)
+def test_worker_counts_and_timeouts_are_checked(make):
+    with pytest.raises(ValueError, match=r"(n_workers must be a positive int|timeout must be)"):
+        make()
 
 
 def test_worker_pids_are_not_ours():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
@@ -12,10 +13,13 @@ from support.objectives import (
     fail_with_value_error,
     failing_trial,
     poly,
+    readme_trial,
     silent_trial,
     sleep_for,
     sleepy_trial,
     square,
+    success_after_exception,
+    wrong_return_after_exception,
 )
 
 from byop.optimization import CrashReport, FailReport, RandomSearch, SuccessReport, Trial
@@ -23,6 +27,7 @@ from byop.scheduling import (
     CallCancelledError,
     ExitStatus,
     MaxTrials,
+    MemoryLimitExceeded,
     NoImprovement,
     Predicate,
     Scheduler,
@@ -30,6 +35,7 @@ from byop.scheduling import (
     TargetCost,
     Task,
     UnknownBackendError,
+    WallTimeLimitExceeded,
 )
 
 
@@ -143,6 +149,74 @@ def test_trial_report_kinds(make_scheduler, objective, kind, event, exception):
         assert "objective failed" in r.traceback
 
 
+@pytest.mark.parametrize(
+    ("objective", "do", "exception", "limit_event"),
+    [
+        (readme_trial, "raise", ValueError, None),
+        (readme_trial, "wall", WallTimeLimitExceeded, "on_wall_time_limit"),
+        (success_after_exception, None, ValueError, None),
+        (wrong_return_after_exception, None, ValueError, None),
+    ],
+    ids=["raise", "wall-time", "success-after-exception", "wrong-return-after-exception"],
+)
+def test_what_begin_caught_ends_the_trial_as_a_failure(
+    make_scheduler, objective, do, exception, limit_event
+):
+    # The README's objective returns from inside begin() and has nothing after the block.
+    scheduler = make_scheduler()
+    task = Trial.Task(objective, scheduler, wall_time_limit=0.5)
+    got = {"failure": [], "limit": []}
+
+    @scheduler.on_start
+    def start():
+        task(Trial(name="t", config={"do": do}))
+
+    task.on_report(lambda r: got.setdefault("report", r))
+    task.on_failure(got["failure"].append)
+    if limit_event is not None:
+        getattr(task, limit_event)(lambda call, e: got["limit"].append(e))
+    scheduler.run(timeout=60)
+    r = got["report"]
+    assert isinstance(r, FailReport), r
+    assert got["failure"] == [r]
+    assert isinstance(r.exception, exception)
+    assert type(r.exception).__name__ in r.traceback
+    if limit_event is not None:
+        assert len(got["limit"]) == 1
+        assert "0.5 s" in str(r.exception)
+    else:
+        assert "raised inside begin()" in r.traceback
+    if objective is success_after_exception:
+        assert "TrialFailedError" in r.traceback  # what the objective did after the block
+    if objective is wrong_return_after_exception:
+        assert "InvalidReportError" in r.traceback
+
+
+def test_a_memory_limit_inside_begin_is_a_failure_with_its_event():
+    scheduler = Scheduler.with_processes(1)
+    task = Trial.Task(readme_trial, scheduler, memory_limit="100MB")
+    got = []
+    scheduler.on_start(lambda: task(Trial(name="t", config={"do": "memory", "limit": 10**8})))
+    task.on_report(got.append)
+    task.on_memory_limit(lambda call, e: got.append(e))
+    scheduler.run(timeout=60)
+    report, event = got
+    assert isinstance(report, FailReport)
+    assert isinstance(report.exception, MemoryLimitExceeded)
+    assert event is report.exception
+
+
+def test_infinity_is_no_limit_and_no_timeout_on_every_back_end(make_scheduler):
+    scheduler = make_scheduler()
+    inf = float("inf")
+    task = Trial.Task(sleepy_trial, scheduler, wall_time_limit=inf, cpu_time_limit=inf)
+    reports = []
+    scheduler.on_start(lambda: task(Trial(name="t", config={"sleep": 0.05})))
+    task.on_report(reports.append)
+    assert scheduler.run(timeout=inf) is ExitStatus.EXHAUSTED
+    assert [type(r) for r in reports] == [SuccessReport]
+
+
 def test_task_exception_raises_by_default(make_scheduler):
     scheduler = make_scheduler()
     task = Task(fail_with_value_error, scheduler)
@@ -215,6 +289,35 @@ def test_subscription_options(make_scheduler):
     assert calls["max"] == 2
     assert calls["when"] == [0, 0, 0]
     assert len(calls["every"]) == 1
+
+
+def test_options_hold_when_an_event_is_called_as_a_function(make_scheduler):
+    scheduler = make_scheduler()
+    task = Task(square, scheduler)
+    results = []
+    scheduler.on_start(lambda: task(len(results)), repeat=3)
+    task.on_result(lambda call, value: results.append(value), max_calls=2)
+    scheduler.run(timeout=30)
+    assert task.n_calls == 3
+    assert len(results) == 2
+
+
+def test_every_event_takes_options_in_every_form():
+    def when(*args):
+        return True
+
+    scheduler = Scheduler.with_sequential()
+    events = [
+        *scheduler.events().values(),
+        *Task(square, scheduler).events().values(),
+        *Trial.Task(poly, scheduler).events().values(),
+    ]
+    assert len(events) > 20
+    for event in events:
+        event(lambda *a: None, repeat=3, max_calls=5, when=when, every=2)
+        event(repeat=3, max_calls=5, when=when, every=2)(lambda *a: None)
+        for sub in event.subscriptions:
+            assert (sub.repeat, sub.max_calls, sub.when, sub.every) == (3, 5, when, 2), event
 
 
 def test_callbacks_run_in_registration_order(make_scheduler):
@@ -310,6 +413,25 @@ def test_wait_false_ends_running_trials_with_a_crash_report(make_scheduler):
         assert isinstance(r, CrashReport)
         assert isinstance(r.exception, CallCancelledError)
         assert "stopped" in str(r.exception)
+
+
+def test_a_call_that_cannot_be_stopped_says_it_runs_on(make_scheduler):
+    scheduler = make_scheduler()
+    task = Trial.Task(sleepy_trial, scheduler)
+    reports = []
+    scheduler.on_start(lambda: task(Trial(name="t", config={"sleep": 3.0})))
+    task.on_report(reports.append)
+    scheduler.run(timeout=0.5, wait=False)
+    (report,) = reports
+    if make_scheduler.backend == "sequential":  # the call ran to its end inside run()
+        assert isinstance(report, SuccessReport)
+        return
+    assert isinstance(report.exception, CallCancelledError)
+    running_on = make_scheduler.backend == "threads"
+    assert report.exception.still_running is running_on
+    assert ("runs on until it returns" in str(report.exception)) is running_on
+    if running_on:
+        assert all(t.daemon for t in scheduler.backend.executor.threads)
 
 
 def test_stop_from_a_callback(make_scheduler):
@@ -520,3 +642,115 @@ def test_unpicklable_argument_is_a_clear_error_at_submit():
     scheduler.on_start(lambda: task(threading.Lock()))
     with pytest.raises(NotPicklableError, match="arguments of square"):
         scheduler.run(timeout=30)
+
+
+def test_an_unpicklable_objective_is_named_in_the_error(make_scheduler):
+    from byop.scheduling import NotPicklableError
+
+    if make_scheduler.backend in ("sequential", "threads"):
+        pytest.skip("nothing is pickled: the objective runs in this process")
+    lock = threading.Lock()
+
+    def objective_with_a_lock(trial):
+        with lock:
+            return trial.success(cost=1.0)
+
+    scheduler = make_scheduler()
+    task = Trial.Task(objective_with_a_lock, scheduler)
+    scheduler.on_start(lambda: task(Trial(name="t", config={})))
+    with pytest.raises(NotPicklableError, match=r"objective_with_a_lock .*cannot be sent") as e:
+        scheduler.run(timeout=60)
+    assert "TrialRunner" not in str(e.value)
+
+
+def test_a_worker_that_dies_under_a_memory_limit_says_the_limit_was_probably_too_small(
+    make_scheduler,
+):
+    from support.objectives import faulty_trial
+
+    from byop.scheduling import WorkerDiedError
+
+    if make_scheduler.backend in ("sequential", "threads"):
+        pytest.skip("no worker process to die: the trial runs in this process")
+    scheduler = make_scheduler()
+    task = Trial.Task(faulty_trial, scheduler, memory_limit="64MB")
+    reports = []
+    scheduler.on_start(lambda: task(Trial(name="t", config={"fault": "exit"})))
+    task.on_report(reports.append)
+    scheduler.run(timeout=60)
+    (report,) = reports
+    assert isinstance(report, CrashReport)
+    assert isinstance(report.exception, WorkerDiedError)
+    assert "memory limit of 64 MB, which was probably too small" in str(report.exception)
+
+
+def test_importing_numpy_under_a_tiny_memory_limit_is_explained():
+    from support.objectives import imports_numpy
+
+    from byop.scheduling import WorkerDiedError
+
+    # A fresh interpreter, so that numpy is not imported already.
+    scheduler = Scheduler.with_processes(1, start_method="exec")
+    task = Trial.Task(imports_numpy, scheduler, memory_limit="64MB")
+    reports = []
+    scheduler.on_start(lambda: task(Trial(name="t", config={})))
+    task.on_report(reports.append)
+    scheduler.run(timeout=60)
+    (report,) = reports
+    if isinstance(report, CrashReport):  # OpenBLAS ended the process
+        assert isinstance(report.exception, WorkerDiedError)
+        assert "memory limit of 64 MB, which was probably too small" in str(report.exception)
+    else:  # the import itself ran out, in Python
+        assert isinstance(report, FailReport)
+        assert isinstance(report.exception, MemoryLimitExceeded)
+
+
+def test_a_run_leaves_no_process_of_its_trials_behind(make_scheduler, tmp_path):
+    import psutil
+    from support.objectives import faulty_trial
+
+    scheduler = make_scheduler()
+    task = Trial.Task(faulty_trial, scheduler)
+    paths = [tmp_path / f"child{i}.pid" for i in range(2)]
+    reports = []
+    scheduler.on_start(
+        lambda: [
+            task(Trial(name=p.stem, config={"fault": "grandchild", "path": str(p)})) for p in paths
+        ]
+    )
+    task.on_report(reports.append)
+    scheduler.run(timeout=60)
+    assert [type(r) for r in reports] == [SuccessReport, SuccessReport]
+    for path in paths:
+        pid = int(path.read_text())  # a process the trial started, and left running
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie", pid
+
+
+def test_each_trial_starts_in_the_workers_directory_and_environment(make_scheduler, tmp_path):
+    from support.objectives import changes_where_it_runs
+
+    if make_scheduler.backend == "threads":
+        pytest.skip("threads share the process's directory and environment (documented)")
+    if make_scheduler.backend == "processes":
+        scheduler = Scheduler.with_processes(1)  # both trials in the one worker
+    else:
+        scheduler = make_scheduler()
+    task = Trial.Task(changes_where_it_runs, scheduler)
+    reports = []
+    here, environ = os.getcwd(), dict(os.environ)
+
+    @scheduler.on_start
+    def start():
+        task(Trial(name="first", config={"to": str(tmp_path)}))
+
+    @task.on_report
+    def then(report):
+        reports.append(report)
+        if len(reports) == 1:
+            task(Trial(name="second", config={"to": str(tmp_path)}))
+
+    scheduler.run(timeout=60)
+    first, second = reports
+    assert second["cwd"] == first["cwd"] != str(tmp_path)
+    assert second["leak"] is None
+    assert (os.getcwd(), dict(os.environ)) == (here, environ)  # nor for this process

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -29,8 +28,19 @@ def _errors() -> Iterator[None]:
         yield
     except (StoreError, MissingDependencyError, FileNotFoundError) as e:
         raise CommandError(str(e)) from e
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): not an error, see main()
     except OSError as e:
         raise CommandError(f"{e.strerror or e}: {e.filename or ''}".rstrip(": ")) from e
+
+
+@contextlib.contextmanager
+def _bad_values() -> Iterator[None]:
+    """Turn a `ValueError` of what the command was asked (a bad file name) into its message."""
+    try:
+        yield
+    except ValueError as e:
+        raise CommandError(str(e)) from e
 
 
 def _warn(message: str) -> None:
@@ -180,7 +190,9 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dict | list | tuple):
-        return json.dumps(value)
+        from byop.serialization import to_json
+
+        return to_json(value)
     return value
 
 
@@ -217,7 +229,7 @@ def runs_plot(args: argparse.Namespace) -> int:
 
     run = _read(args)
     output = Path(args.output)
-    with _errors():
+    with _errors(), _bad_values():
         output.parent.mkdir(parents=True, exist_ok=True)
         plot_trace(
             run.history,

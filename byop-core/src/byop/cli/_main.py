@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -153,12 +154,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             command = getattr(_commands, f"runs_{args.runs_command}")
             status: int = command(args)
+            sys.stdout.flush()  # here, where a reader that went away can still be handled
             return status
         args.print_help(sys.stderr)  # a command group without its command
         return 2
     except CommandError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
-    except BrokenPipeError:  # e.g. `byop runs export x --csv - | head`
-        sys.stderr.close()
+    except BrokenPipeError:  # e.g. `byop runs export x --csv - | head`: it read what it needed
+        # What is left in stdout's buffer can never be written: drop it, so that the
+        # interpreter's last flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
         return 0

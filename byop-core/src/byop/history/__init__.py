@@ -33,6 +33,7 @@ from byop.history._errors import (
     StoreExistsError,
     StoreLockedError,
     StoreMismatchError,
+    StorePermissionError,
     StoreVersionError,
 )
 from byop.history._follow import StoreFollower, StoreUpdate
@@ -73,6 +74,7 @@ __all__ = [
     "StoreFollower",
     "StoreLockedError",
     "StoreMismatchError",
+    "StorePermissionError",
     "StoreUpdate",
     "StoreVersionError",
     "StoredRun",

@@ -67,5 +67,9 @@ class StoreLockedError(StoreError, BlockingIOError):
     """Another process is writing to the store: only one process may write to a run."""
 
 
+class StorePermissionError(StoreError, PermissionError):
+    """The store (or its directory) cannot be written: the message names the store."""
+
+
 class StoreMismatchError(StoreError, ValueError):
     """A run was resumed with settings (optimizer, seed, space, metrics) the store differs in."""

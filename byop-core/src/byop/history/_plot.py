@@ -41,6 +41,8 @@ def plot_trace(
 
     Raises:
         byop.plugins.MissingDependencyError: matplotlib is not installed.
+        ValueError: ``path``'s suffix names no image format matplotlib writes (checked before
+            anything is drawn); the message lists those it does.
     """
     from byop.plugins import import_optional
 
@@ -51,6 +53,8 @@ def plot_trace(
     chosen = history.metric(metric)
     trace = history.trace(chosen)
     figure = Figure(figsize=(11, 4.2), layout="constrained")
+    if path is not None:
+        _check_format(Path(path), figure)
     axes = figure.subplots(1, 2, sharey=True)
     values = [p.value for p in trace if p.value is not None]
     log = bool(values) and min(values) > 0 and max(values) / min(values) > 10
@@ -114,3 +118,18 @@ def plot_trace(
     if path is not None:
         figure.savefig(Path(path), dpi=110)
     return figure
+
+
+def _check_format(path: Path, figure: Figure) -> None:
+    """Refuse a file name whose suffix is no image format matplotlib can write."""
+    suffix = path.suffix[1:].lower()
+    if not suffix:
+        return  # no suffix: matplotlib writes its default format (PNG)
+    formats = figure.canvas.get_supported_filetypes()
+    if suffix not in formats:
+        raise ValueError(
+            f"Cannot save a plot as {path.name}: {suffix!r} is no image format matplotlib "
+            f"writes. Choose a file name ending in one of: "
+            f"{', '.join('.' + f for f in sorted(formats))} (.png for a picture, .svg or "
+            ".pdf to scale)."
+        )

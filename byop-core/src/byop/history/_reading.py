@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -23,7 +22,7 @@ from byop.history._records import (
     header_record,
 )
 from byop.optimization import Report, Trial
-from byop.serialization import SerializationError, structure
+from byop.serialization import SerializationError, from_json, structure
 
 
 class _DamageError(Exception):
@@ -174,7 +173,7 @@ def read_store(path: str | Path, *, recover: bool = False) -> StoredRun:
             continue
         try:
             try:
-                record = json.loads(raw.decode("utf-8"))
+                record = from_json(raw)
             except (UnicodeDecodeError, ValueError) as e:
                 raise _DamageError(f"not JSON ({e})") from None
             reader.take(record)
@@ -219,7 +218,7 @@ def _read_header(path: Path, raw: bytes, *, complete: bool) -> StoredRun:
             "(a run that died while creating it leaves this; delete the file to start afresh).",
         )
     try:
-        first = json.loads(raw.decode("utf-8"))
+        first = from_json(raw)
     except (UnicodeDecodeError, ValueError):
         raise NotAStoreError(
             path, f"{path} is not a byop run store: its first line is not a JSON header."
@@ -266,7 +265,7 @@ def _intact_lines(path: Path) -> list[bytes]:
     reader = _Reader(header)
     for raw in lines[1:]:
         try:
-            reader.take(json.loads(raw.decode("utf-8")))
+            reader.take(from_json(raw))
         except (UnicodeDecodeError, ValueError, _DamageError):
             continue
         out.append(raw + b"\n")

@@ -20,11 +20,14 @@ The records, in order:
 
 A trial that has a ``started`` record and no ``report`` was in flight when its run died;
 resuming re-runs it. Reading never imports or runs anything named in the data.
+
+Every line is valid JSON that any tool reads: a non-finite float (a ``cost`` of ``inf`` or
+``nan``) is written as ``{"$numberDouble": "Infinity"}`` (``"NaN"``, ``"-Infinity"``) and read
+back as the float; the bare ``NaN`` / ``Infinity`` of stores written before read as well.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Mapping
@@ -35,7 +38,7 @@ from attrs import define, field, frozen
 
 from byop.history._history import History
 from byop.optimization import Metric, Report, Trial
-from byop.serialization import plain, unstructure
+from byop.serialization import plain, to_json, unstructure
 
 STORE_FORMAT = "byop-run"
 """The ``format`` of a store's header: what makes a file a byop run store."""
@@ -171,7 +174,7 @@ class StoredRun:
 
 
 def encode(record: Mapping[str, Any]) -> bytes:
-    return (json.dumps(record, default=plain, separators=(",", ":")) + "\n").encode("utf-8")
+    return (to_json(record, default=plain, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def header_record(header: RunHeader) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from byop.history._errors import StoreError, StoreExistsError
+from byop.history._errors import StoreError, StoreExistsError, StorePermissionError
 from byop.history._files import lock, sync_directory, sync_file
 from byop.history._reading import read_store
 from byop.history._records import (
@@ -82,6 +82,8 @@ class RunStore:
 
         Raises:
             StoreExistsError: A non-empty file is already at ``path``.
+            StorePermissionError: ``path`` or its directory cannot be written.
+            StoreError: Another file-system error (a read-only file system, no space...).
         """
         path = Path(path)
         if path.exists() and (not path.is_file() or path.stat().st_size > 0):
@@ -90,9 +92,9 @@ class RunStore:
                 f"{path} already exists. Resume the run stored there with RunStore.reopen "
                 "(optimize(..., store=path) does so), or choose a new path.",
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             with tmp.open("wb") as out:
                 out.write(encode(header_record(header)))
                 out.write(encode(session_record(budget or header.budget)))
@@ -100,12 +102,17 @@ class RunStore:
                 if sync:
                     sync_file(out.fileno())
             os.replace(tmp, path)
+        except OSError as e:
+            raise _cannot(path, "create", e) from e
         finally:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 tmp.unlink()
         if sync:
             sync_directory(path.parent)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except OSError as e:
+            raise _cannot(path, "open", e) from e
         try:
             lock(fd, path)
         except BaseException:
@@ -130,11 +137,15 @@ class RunStore:
             StoreVersionError: The store was written by a newer byop.
             CorruptStoreError: A record in the middle is damaged (`repair_store` rewrites it).
             StoreLockedError: Another process is writing to it.
+            StorePermissionError: The store cannot be written.
         """
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"No run store at {path}.")
-        fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        except OSError as e:
+            raise _cannot(path, "open", e) from e
         try:
             lock(fd, path)
             run = read_store(path)
@@ -213,3 +224,15 @@ class RunStore:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"RunStore({str(self.path)!r}, {state}, records_written={self.records_written})"
+
+
+def _cannot(path: Path, doing: str, error: OSError) -> StoreError:
+    """The error for a store that cannot be created or opened: it names the store."""
+    why = error.strerror or str(error)
+    if isinstance(error, PermissionError):
+        return StorePermissionError(
+            path,
+            f"Cannot {doing} the run store {path}: {why} (in {path.parent}). Choose a store "
+            "path in a directory you can write to, or fix the permissions.",
+        )
+    return StoreError(path, f"Cannot {doing} the run store {path}: {why}.")

@@ -21,6 +21,7 @@ from byop.optimization._errors import (
     NoReportError,
     OptimizerExhaustedError,
     TrialAlreadyReportedError,
+    TrialFailedError,
     UnknownTrialError,
 )
 from byop.optimization._exceptions import (
@@ -38,6 +39,7 @@ from byop.optimization._optimizer import (
     SupportsRestore,
     as_fidelities,
     as_metrics,
+    as_seed,
 )
 from byop.optimization._pending import PendingTrials
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
@@ -81,10 +83,12 @@ __all__ = [
     "TimeKind",
     "Trial",
     "TrialAlreadyReportedError",
+    "TrialFailedError",
     "UnknownOptimizerError",
     "UnknownTrialError",
     "as_fidelities",
     "as_metrics",
+    "as_seed",
     "available_optimizers",
     "create_optimizer",
     "exception_key",

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
+from byop.optimization._optimizer import as_seed
 from byop.pipeline import InvalidSpaceError, Space
 
 
@@ -55,6 +56,7 @@ def create_optimizer(name: str, *, space: Any, seed: int | None = None, **kwargs
         **kwargs: Passed on to the optimizer.
 
     Raises:
+        TypeError: ``seed`` is not an int (ValueError: it is not in ``[0, 2**32)``).
         UnknownOptimizerError: No optimizer has that name; the message lists those that do and
             says what to install for a known one.
 
@@ -79,6 +81,7 @@ def create_optimizer(name: str, *, space: Any, seed: int | None = None, **kwargs
         registration = get("optimizers", name)
     except UnknownFeatureError as e:
         raise UnknownOptimizerError(name, e.available, hint=e.hint) from None
+    seed = as_seed(seed)
     if isinstance(space, Mapping):
         # A dictionary that is not byop's space (one for a sampler function) stays as given.
         with contextlib.suppress(InvalidSpaceError):

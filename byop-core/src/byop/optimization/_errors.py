@@ -7,6 +7,14 @@ class TrialAlreadyReportedError(RuntimeError):
     """A trial was ended (``success``, ``fail``, ``crashed``) when it already had a report."""
 
 
+class TrialFailedError(RuntimeError):
+    """``trial.success()`` was called after ``begin()`` caught an exception: the trial failed.
+
+    Its ``__cause__`` is the exception ``begin()`` caught. End such a trial with
+    ``trial.fail()``, whose report carries that exception and its traceback.
+    """
+
+
 class UnknownTrialError(ValueError):
     """A report was told to an optimizer that did not ask for its trial (or was told it twice)."""
 

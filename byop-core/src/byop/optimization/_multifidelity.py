@@ -164,13 +164,14 @@ class MultiFidelityOptimizer(ABC):
         name = self._pending.add(f"{self.prefix}-{config_id}-r{rung}", info)
         value = self.rungs[rung]
         fidelity: float = int(value) if self.fidelity.integer else value
-        return Trial(
+        trial = Trial(
             name=name,
             config=dict(self.configs[config_id]),
             info=info,
             seed=self.seed,
             fidelities={self.fidelity.name: fidelity},
         )
+        return self._pending.issue(trial)
 
     def tell(self, report: Report[Any]) -> None:
         """Take the report of a trial this optimizer asked for.
@@ -179,9 +180,9 @@ class MultiFidelityOptimizer(ABC):
             UnknownTrialError: The trial was not asked of this optimizer, or was told already.
             KeyError: A successful report lacks the metric that ranks configurations.
         """
-        info = self._pending.get(report.trial.name)
+        info = self._pending.get(report)
         cost = self._cost(report)
-        self._pending.pop(report.trial.name)
+        self._pending.pop(report)
         self._record(info, cost, report)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -246,3 +247,36 @@ def as_fidelities(
     if len(set(names)) != len(names):
         raise ValueError(f"Fidelity names must be unique, got {names}.")
     return out
+
+
+MAX_SEED = 2**32 - 1
+"""The largest seed: every optimizer's library takes seeds in ``[0, 2**32)``."""
+
+
+def as_seed(seed: Any) -> int | None:
+    """A checked seed: ``None`` (draw one), or an int in ``[0, 2**32)`` (numpy's ints too).
+
+    Optimizers check their seed with it when they are made, so that a bad seed is refused
+    there and not at the first ``ask()``.
+
+    Raises:
+        TypeError: ``seed`` is not an int.
+        ValueError: ``seed`` is negative or too large.
+
+    Example:
+        ```python
+        from byop.optimization import as_seed
+
+        assert as_seed(7) == 7 and as_seed(None) is None
+        ```
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"seed must be an int (or None to draw one), got {type(seed).__name__} {seed!r}."
+        )
+    value = int(seed)
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"seed must be in [0, 2**32 - 1], got {value}.")
+    return value

@@ -9,10 +9,10 @@ from typing import Any
 from attrs import frozen
 
 from byop.optimization._errors import OptimizerExhaustedError
-from byop.optimization._optimizer import Metric, as_metrics
+from byop.optimization._optimizer import Metric, as_metrics, as_seed
 from byop.optimization._pending import PendingTrials
 from byop.optimization._trial import Report, Trial
-from byop.pipeline import Sampler, as_sampler, config_key, sampler_for
+from byop.pipeline import NumpySampler, Sampler, Space, as_sampler, config_key, sampler_for
 
 
 @frozen
@@ -34,6 +34,9 @@ class RSTrialInfo:
 class RandomSearch:
     """Samples configurations from the space at random, by default never the same one twice.
 
+    An empty space has one configuration, ``{}``: it is asked once (then the space is
+    exhausted), or again and again with ``duplicates=True``.
+
     Args:
         space: The space: byop's `Space` (from ``searchable(...).space()``), a dictionary, or
             anything the sampler accepts (a ``ConfigurationSpace`` with ``ConfigSpaceSampler``).
@@ -48,6 +51,9 @@ class RandomSearch:
             results).
 
     Raises:
+        byop.pipeline.InvalidSpaceError: The space cannot be sampled (when the default sampler
+            reads it); the message names the hyperparameter.
+        TypeError: The seed is not an int (ValueError: not in ``[0, 2**32)``).
         RandomSearch.ExhaustedError: From `ask`, when no new configuration can be found.
 
     Example:
@@ -75,11 +81,22 @@ class RandomSearch:
         max_sample_attempts: int = 50,
         metrics: Metric | str | Iterable[Metric | str] | None = None,
     ) -> None:
-        if max_sample_attempts < 1:
-            raise ValueError(f"max_sample_attempts must be >= 1, got {max_sample_attempts}.")
+        if (
+            isinstance(max_sample_attempts, bool)
+            or not isinstance(max_sample_attempts, int)
+            or max_sample_attempts < 1
+        ):
+            raise ValueError(
+                f"max_sample_attempts must be an int >= 1, got {max_sample_attempts!r}."
+            )
+        checked = as_seed(seed)
         self.space = space
-        self.seed: int = int.from_bytes(os.urandom(4), "little") >> 1 if seed is None else seed
+        self.seed: int = (
+            int.from_bytes(os.urandom(4), "little") >> 1 if checked is None else checked
+        )
         self.sampler: Sampler = sampler_for(space) if sampler is None else as_sampler(sampler)
+        if isinstance(self.sampler, NumpySampler):
+            Space.from_dict(space)  # a space written as a dictionary is checked now, not at ask()
         self.duplicates = duplicates
         self.max_sample_attempts = max_sample_attempts
         self.metrics = as_metrics(metrics)
@@ -110,6 +127,11 @@ class RandomSearch:
             key = config_key(config)
             seen = self._seen
             while key in seen:
+                if not config:
+                    raise RandomSearch.ExhaustedError(
+                        "The space is empty: its one configuration, {}, was asked already. "
+                        "Pass duplicates=True to ask it again and again."
+                    )
                 if attempts >= self.max_sample_attempts:
                     raise RandomSearch.ExhaustedError(
                         f"RandomSearch drew {attempts} configurations in a row that were all "
@@ -126,7 +148,7 @@ class RandomSearch:
         name = f"rs-{number}"
         trial: Trial[RSTrialInfo] = Trial(name, config, RSTrialInfo(number, attempts), self.seed)
         self._pending.add(name, trial)
-        return trial
+        return self._pending.issue(trial)
 
     def _skip_replays(
         self, stream: Iterator[dict[str, Any]], config: dict[str, Any]
@@ -147,9 +169,10 @@ class RandomSearch:
         """Take the report of a trial this optimizer asked for.
 
         Raises:
+            TypeError: ``report`` is not a report.
             UnknownTrialError: The trial was not asked of this optimizer, or was told already.
         """
-        self._pending.pop(report.trial.name)
+        self._pending.pop(report)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Take reports of an earlier run: their configurations count as seen.

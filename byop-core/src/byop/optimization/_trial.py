@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeAlias,
 
 from attrs import define, field
 
-from byop.optimization._errors import TrialAlreadyReportedError
+from byop.optimization._errors import TrialAlreadyReportedError, TrialFailedError
 from byop.optimization._exceptions import exception_key, portable
 from byop.optimization._time import TimeInterval, TimeKind, Timer
 
@@ -187,8 +187,11 @@ class _Begin:
         self._trial = trial
 
     def __enter__(self) -> None:
-        self._trial._timer = Timer()
-        self._trial._times = None
+        trial = self._trial
+        trial._timer = Timer()
+        trial._times = None
+        trial._exception = None  # a new attempt: only the last block's exception counts
+        trial._traceback = None
 
     def __exit__(
         self,
@@ -255,6 +258,9 @@ class Trial(Generic[Info]):
     _traceback: str | None = field(default=None, init=False)
     _timer: Timer | None = field(default=None, init=False)
     _times: tuple[TimeInterval, TimeInterval] | None = field(default=None, init=False)
+    _asked_by: int | None = field(default=None, init=False)
+    """The token of the optimizer that asked for the trial (see `PendingTrials.issue`); it
+    travels with pickled copies, so a report that comes back from a worker is still known."""
 
     if TYPE_CHECKING:
         Report: TypeAlias = Report
@@ -279,7 +285,11 @@ class Trial(Generic[Info]):
         """Mark where the trial's work begins: times it, and catches its exceptions.
 
         An exception raised inside the block is kept on the trial; the code after the block
-        runs, and `fail` puts the exception and its traceback on the `FailReport`.
+        runs, and `fail` puts the exception and its traceback on the `FailReport`. The trial
+        has failed: `success` then raises `TrialFailedError`, and when the objective runs in a
+        `Trial.Task` and returns without a report (the block's ``return`` was never reached),
+        or raises after the block, its report is that same `FailReport` (a limit breach inside
+        the block fires the limit's event as well). A new ``begin()`` block starts afresh.
 
         Example:
             ```python
@@ -379,7 +389,19 @@ class Trial(Generic[Info]):
         return report
 
     def success(self, **results: Any) -> SuccessReport[Info]:
-        """End the trial as a success with the given results, e.g. ``cost=0.1``."""
+        """End the trial as a success with the given results, e.g. ``cost=0.1``.
+
+        Raises:
+            TrialFailedError: ``begin()`` caught an exception: the trial failed, so end it
+                with `fail` (which keeps the exception) instead.
+        """
+        caught = self._exception
+        if caught is not None:
+            raise TrialFailedError(
+                f"Trial {self.name!r} cannot succeed: its begin() block caught "
+                f"{type(caught).__name__}: {caught}. End it with `return trial.fail()`, whose "
+                "report carries the exception and its traceback."
+            ) from caught
         wall, cpu = self.times()
         report: SuccessReport[Info] = SuccessReport(self, results, wall, cpu)
         self._finish(report)
@@ -397,7 +419,12 @@ class Trial(Generic[Info]):
     def crashed(
         self, exception: BaseException | None = None, traceback: str | None = None
     ) -> CrashReport[Info]:
-        """End the trial as crashed: nothing came back but (possibly) an exception."""
+        """End the trial as crashed: nothing came back but (possibly) an exception.
+
+        Without ``exception``, the exception ``begin()`` caught (if any) is the crash's.
+        """
+        if exception is None and self._exception is not None:
+            exception, traceback = self._exception, self._traceback
         if traceback is None and exception is not None and exception.__traceback__ is not None:
             traceback = "".join(_tb.format_exception(exception))
         wall, cpu = self.times()
@@ -440,8 +467,13 @@ class Trial(Generic[Info]):
         if self.fidelities:
             args = (*args, dict(self.fidelities))
         if self._report is None and self._exception is None:
-            return (Trial, args)
-        return (Trial, args, (self._report, self._exception, self._traceback))
+            if self._asked_by is None:
+                return (Trial, args)
+            return (Trial, args, self._asked_by)
+        return (Trial, args, (self._report, self._exception, self._traceback, self._asked_by))
 
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self._report, self._exception, self._traceback = state
+    def __setstate__(self, state: int | tuple[Any, ...]) -> None:
+        if isinstance(state, int):
+            self._asked_by = state
+        else:
+            self._report, self._exception, self._traceback, self._asked_by = state

@@ -7,6 +7,13 @@ representation through a registered space parser (``.space(parser="configspace")
 from __future__ import annotations
 
 from byop.pipeline._errors import InvalidSpaceError
+from byop.pipeline._hyperparameters import (
+    Categorical,
+    Constant,
+    Float,
+    Hyperparameter,
+    Integer,
+)
 from byop.pipeline._sampler import (
     FunctionSampler,
     NumpySampler,
@@ -18,13 +25,8 @@ from byop.pipeline._sampler import (
 from byop.pipeline._searchable import Searchable, searchable
 from byop.pipeline._space import (
     SEPARATOR,
-    Categorical,
     Condition,
-    Constant,
-    Float,
     Forbidden,
-    Hyperparameter,
-    Integer,
     Space,
     config_key,
 )

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from byop.pipeline._errors import InvalidSpaceError
-from byop.pipeline._space import Categorical, Constant, Float, Integer, Space
+from byop.pipeline._hyperparameters import Categorical, Constant, Float, Integer
+from byop.pipeline._space import Space
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,7 +84,7 @@ class NumpySampler:
 
     Log-scaled ranges are sampled uniformly in log space; integers uniformly over the integers
     of their range; weighted choices by their weights. Conditions drop inactive values and
-    forbidden combinations are drawn again.
+    forbidden combinations are drawn again. An empty space gives empty configurations.
 
     Example:
         ```python
@@ -113,6 +114,10 @@ class NumpySampler:
         import numpy as np
 
         space = Space.from_dict(space)
+        if not space.hyperparameters:
+            # An empty space has one configuration, the empty one (zip would yield none).
+            while True:
+                yield {}
         rng = np.random.default_rng(seed)
         names = space.names
         needs_filter = bool(space.conditions or space.forbidden)

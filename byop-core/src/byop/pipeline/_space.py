@@ -17,11 +17,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any
 
 from attrs import evolve, field, frozen
 
 from byop.pipeline._errors import InvalidSpaceError
+from byop.pipeline._hyperparameters import (
+    HYPERPARAMETER_TYPES,
+    Categorical,
+    Constant,
+    Float,
+    Hyperparameter,
+    Integer,
+    freeze,
+    is_integral,
+    is_real,
+)
 
 SEPARATOR = ":"
 """Between a step's name and its hyperparameter's name: ``"step:x"``."""
@@ -30,151 +41,6 @@ SEPARATOR = ":"
 def _check_name(name: str) -> None:
     if not isinstance(name, str):
         raise InvalidSpaceError(f"Hyperparameter names are strings, got {name!r}.")
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-@frozen
-class Float:
-    """A real number in ``[lower, upper]``, optionally sampled on a log scale.
-
-    Example:
-        ```python
-        from byop.pipeline import Float, Space
-
-        space = Space.from_dict({"lr": Float(1e-5, 1e-1, log=True, default=1e-3)})
-        assert space["lr"].log
-        ```
-    """
-
-    lower: float = field(converter=float)
-    upper: float = field(converter=float)
-    log: bool = field(default=False, kw_only=True)
-    default: float | None = field(default=None, kw_only=True)
-    name: str = field(default="", kw_only=True)
-
-    def __attrs_post_init__(self) -> None:
-        _check_range(self, self.lower, self.upper)
-
-    def contains(self, value: Any) -> bool:
-        """Whether ``value`` is a valid value of this hyperparameter."""
-        return _number(value) and self.lower <= value <= self.upper
-
-
-@frozen
-class Integer:
-    """An integer in ``[lower, upper]`` (both included), optionally on a log scale."""
-
-    lower: int
-    upper: int
-    log: bool = field(default=False, kw_only=True)
-    default: int | None = field(default=None, kw_only=True)
-    name: str = field(default="", kw_only=True)
-
-    def __attrs_post_init__(self) -> None:
-        for bound in (self.lower, self.upper):
-            if not isinstance(bound, int) or isinstance(bound, bool):
-                raise InvalidSpaceError(
-                    f"Integer {self.name!r} needs int bounds, got {bound!r}; "
-                    "use Float for real numbers."
-                )
-        _check_range(self, self.lower, self.upper)
-
-    def contains(self, value: Any) -> bool:
-        """Whether ``value`` is a valid value of this hyperparameter."""
-        return (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and self.lower <= value <= self.upper
-        )
-
-
-def _check_range(hp: Float | Integer, lower: float, upper: float) -> None:
-    where = f" {hp.name!r}" if hp.name else ""
-    if not (math.isfinite(lower) and math.isfinite(upper)):
-        raise InvalidSpaceError(f"Range{where} needs finite bounds, got ({lower}, {upper}).")
-    if lower >= upper:
-        raise InvalidSpaceError(
-            f"Range{where} has lower bound {lower} not below its upper bound {upper}; "
-            f"write it as ({upper}, {lower}) if that is what you meant, or use a single value "
-            "for a constant."
-        )
-    if hp.log and lower <= 0:
-        raise InvalidSpaceError(
-            f"Range{where} is on a log scale, so its lower bound must be > 0, got {lower}."
-        )
-    if hp.default is not None and not (lower <= hp.default <= upper):
-        raise InvalidSpaceError(
-            f"Default{where} {hp.default} is outside its range [{lower}, {upper}]."
-        )
-
-
-@frozen
-class Categorical:
-    """One of several choices, optionally weighted."""
-
-    choices: tuple[Any, ...] = field(converter=tuple)
-    weights: tuple[float, ...] | None = field(default=None, kw_only=True)
-    default: Any = field(default=None, kw_only=True)
-    name: str = field(default="", kw_only=True)
-
-    def __attrs_post_init__(self) -> None:
-        where = f" {self.name!r}" if self.name else ""
-        if len(self.choices) == 0:
-            raise InvalidSpaceError(
-                f"Choice{where} has no choices: give at least one value in the list."
-            )
-        if len(set(map(_freeze, self.choices))) != len(self.choices):
-            raise InvalidSpaceError(f"Choice{where} lists a value twice: {list(self.choices)}.")
-        if self.weights is not None:
-            if len(self.weights) != len(self.choices):
-                raise InvalidSpaceError(
-                    f"Choice{where} has {len(self.choices)} choices but "
-                    f"{len(self.weights)} weights."
-                )
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-                raise InvalidSpaceError(
-                    f"Choice{where} weights must be >= 0 with a positive sum, got {self.weights}."
-                )
-        if self.default is not None and not self.contains(self.default):
-            raise InvalidSpaceError(
-                f"Default{where} {self.default!r} is not one of {list(self.choices)}."
-            )
-
-    def contains(self, value: Any) -> bool:
-        """Whether ``value`` is one of the choices."""
-        return any(value == c and type(value) is type(c) for c in self.choices)
-
-    @property
-    def probabilities(self) -> tuple[float, ...]:
-        """The probability of each choice (uniform without weights)."""
-        if self.weights is None:
-            return tuple(1.0 / len(self.choices) for _ in self.choices)
-        total = float(sum(self.weights))
-        return tuple(w / total for w in self.weights)
-
-
-@frozen
-class Constant:
-    """A fixed value."""
-
-    value: Any
-    name: str = field(default="", kw_only=True)
-
-    @property
-    def default(self) -> Any:
-        """A constant's default is its value."""
-        return self.value
-
-    def contains(self, value: Any) -> bool:
-        """Whether ``value`` is the constant."""
-        return bool(value == self.value)
-
-
-Hyperparameter: TypeAlias = Float | Integer | Categorical | Constant
-HYPERPARAMETER_TYPES = (Float, Integer, Categorical, Constant)
 
 
 @frozen
@@ -208,25 +74,12 @@ class Forbidden:
         return all(name in config and config[name] == value for name, value in self.clauses)
 
 
-def _freeze(value: Any) -> Any:
-    """A hashable stand-in for ``value``, for duplicate detection."""
-    try:
-        hash(value)
-    except TypeError:
-        if isinstance(value, Mapping):
-            return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-        if isinstance(value, Iterable) and not isinstance(value, str | bytes):
-            return tuple(_freeze(v) for v in value)
-        return repr(value)
-    return value
-
-
 def config_key(config: Mapping[str, Any]) -> Any:
     """A hashable key that is equal for equal configurations."""
     try:
         return frozenset(config.items())
     except TypeError:
-        return frozenset((k, _freeze(v)) for k, v in config.items())
+        return frozenset((k, freeze(v)) for k, v in config.items())
 
 
 def parse_value(name: str, value: Any) -> Hyperparameter:
@@ -241,15 +94,15 @@ def parse_value(name: str, value: Any) -> Hyperparameter:
                 "use a list for a choice between values."
             )
         low, high = value
-        if not (_number(low) and _number(high)):
+        if not (is_real(low) and is_real(high)):
             raise InvalidSpaceError(
                 f"{name!r}: a range needs two numbers, got {value!r} "
                 f"({type(low).__name__}, {type(high).__name__}); use a list such as "
                 f"{list(value)!r} for a choice between values."
             )
-        if isinstance(low, int) and isinstance(high, int):
-            return Integer(low, high, name=name)
-        return Float(low, high, name=name)
+        if is_integral(low) and is_integral(high):
+            return Integer(int(low), int(high), name=name)
+        return Float(float(low), float(high), name=name)
     if isinstance(value, list):
         if not value:
             raise InvalidSpaceError(
@@ -258,6 +111,8 @@ def parse_value(name: str, value: Any) -> Hyperparameter:
         return Categorical(value, name=name)
     if value is None or isinstance(value, str | int | float | bool):
         return Constant(value, name=name)
+    if is_real(value) and callable(getattr(value, "item", None)):
+        return Constant(value.item(), name=name)  # a numpy number, kept as a plain one
     raise InvalidSpaceError(
         f"{name!r}: cannot make a hyperparameter from {type(value).__name__} {value!r}. "
         "Use a (low, high) tuple for a range, a list for a choice, a single str/int/float/bool "

@@ -60,11 +60,15 @@ def optimize(
         backend_options: Keyword options for the back end's factory (``{"address": ...}``).
         max_trials: How many trials may finish (successes, failures and crashes).
         timeout: Seconds the run may take, summed over resumes. Trials still running at the
-            deadline are stopped and not counted: a resume runs them again.
+            deadline are stopped and not counted: a resume runs them again. A thread cannot
+            be stopped: on ``"threads"`` such a trial runs on until it returns, and the
+            summary says so; on ``"sequential"`` the run returns once it returns.
         memory_limit: Bytes (or ``"512MB"``) a trial may add to its worker's memory.
         cpu_time_limit: Seconds of CPU time a trial may use.
         wall_time_limit: Seconds a trial may run.
         store: A file to store the run in (created with its directory), or to resume from.
+            An empty file there holds no run: a new run is created in it, and the summary
+            says so.
         progress: ``"auto"`` (a live bar on a terminal, plain lines otherwise), ``"bar"``,
             ``"lines"`` or ``"off"`` (``True``/``False`` for auto/off).
         metrics: The metrics the objective reports (``cost`` minimised by default); the
@@ -80,7 +84,8 @@ def optimize(
             seed, space or metrics.
         ResumeNotSupportedError: The store holds reports and the optimizer has no
             ``restore()``.
-        byop.history.StoreError: The store cannot be read or written (see its subclasses).
+        byop.history.StoreError: The store cannot be read or written (see its subclasses;
+            `byop.history.StorePermissionError` names the store when it cannot be written).
 
     Example:
         ```python

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from byop.history import RunHeader, StoredRun, StoreMismatchError, read_store
@@ -91,26 +92,47 @@ def check(settings: RunSettings, stored: StoredRun) -> None:
 
 
 def _same_optimizer(stored: str, given: Any) -> bool:
-    """Whether an optimizer object is of the class registered under the stored name."""
+    """Whether the stored optimizer and the given one are the same, one by name, one by object.
+
+    A run made with a registered name resumes with an object of the class registered under it,
+    and a run made with an object (stored as its class's name) resumes with that name.
+    """
     if isinstance(given, str):
-        return False
+        cls = _registered_class(given)
+        return cls is not None and cls.__name__ == stored
+    cls = _registered_class(stored)
+    return cls is not None and isinstance(given, cls)
+
+
+def _registered_class(name: str) -> type | None:
+    """The class whose objects the optimizer registered as ``name`` makes, if it is one."""
     from byop.plugins import UnknownFeatureError, get
 
     try:
-        factory = get("optimizers", stored).obj
+        factory = get("optimizers", name).obj
     except UnknownFeatureError:
-        return False
+        return None
     owner = getattr(factory, "__self__", factory)  # a classmethod factory: its class
-    return isinstance(owner, type) and isinstance(given, owner)
+    return owner if isinstance(owner, type) else None
+
+
+def is_empty_file(path: Path | None) -> bool:
+    """Whether ``path`` is an existing, empty file."""
+    return path is not None and path.is_file() and path.stat().st_size == 0
 
 
 def stored_run(settings: RunSettings) -> StoredRun | None:
-    """The run already in the settings' store, checked against them; nothing is written."""
+    """The run already in the settings' store, checked against them; nothing is written.
+
+    An empty file holds no run: ``None``, and a new run is created in it (the run's summary
+    says so). A store is created whole or not at all, so a run never leaves an empty file
+    behind: one is made by hand (``touch``, ``mktemp``), or a store was emptied.
+    """
     path = settings.store
     if path is None or not path.exists():
         return None
-    if path.is_file() and path.stat().st_size == 0:
-        return None  # an empty file: a new run is created in its place
+    if is_empty_file(path):
+        return None
     stored = read_store(path)
     check(settings, stored)
     return stored

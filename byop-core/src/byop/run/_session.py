@@ -15,6 +15,7 @@ from byop.optimization import (
 )
 from byop.run import _resume
 from byop.run._errors import ResumeNotSupportedError
+from byop.run._keywords import explain_factory_error
 from byop.run._settings import RunSettings
 from byop.scheduling import CallCancelledError, Scheduler, TrialTask
 
@@ -35,6 +36,8 @@ class RunSession:
         self.reruns_out = 0  # re-runs submitted and not yet reported
         self.exhausted = False
         self.cut_off: list[str] = []
+        self.still_running = 0  # cut off, but running on in a thread that cannot be stopped
+        self.replaced_empty = False  # the store was an empty file, and a new run was made in it
         # Set when the run starts.
         self.optimizer: Any = None
         self.store: RunStore | None = None
@@ -50,7 +53,13 @@ class RunSession:
         kwargs = dict(settings.optimizer_options)
         if settings.metrics_given:
             kwargs["metrics"] = settings.metrics
-        return create_optimizer(settings.optimizer, space=settings.space, seed=seed, **kwargs)
+        try:
+            return create_optimizer(settings.optimizer, space=settings.space, seed=seed, **kwargs)
+        except TypeError as e:
+            explained = explain_factory_error(e, settings.optimizer, settings.optimizer_options)
+            if explained is None:
+                raise
+            raise explained from e
 
     def _scheduler(self) -> Scheduler:
         backend = self.settings.backend
@@ -69,6 +78,7 @@ class RunSession:
         settings = self.settings
         scheduler = self._scheduler()
         stored = _resume.stored_run(settings)
+        self.replaced_empty = stored is None and _resume.is_empty_file(settings.store)
         seed = settings.seed
         if stored is not None and seed is None:
             seed = stored.header.seed
@@ -144,7 +154,11 @@ class RunSession:
         details: dict[str, Any] = {}
         try:
             if store is not None:
-                details["store"] = str(store.path)
+                details["store"] = str(store.path) + (
+                    " (the file was empty: a new run was created in it)"
+                    if self.replaced_empty
+                    else ""
+                )
                 if not store.closed:
                     store.end(status)
         finally:
@@ -154,6 +168,12 @@ class RunSession:
                 details["unfinished"] = (
                     f"{len(self.cut_off)} trials stopped by the end of the run"
                     + ("; resuming runs them again" if store is not None else "")
+                )
+            if self.still_running:
+                details["still running"] = (
+                    f"{self.still_running} of them in threads of this process, which cannot be "
+                    "stopped: they run on until their objective returns, or this process exits "
+                    "(use backend='processes' to have them stopped)"
                 )
             self.progress.close(details=details)
 
@@ -212,6 +232,7 @@ class RunSession:
             self.reruns_out -= 1
         if isinstance(report.exception, CallCancelledError):
             self.cut_off.append(name)  # stopped by the end of the run: a resume runs it again
+            self.still_running += report.exception.still_running
             return
         if self.store is not None:
             self.store.reported(report)  # first: what the optimizer is told is never lost

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
+import math
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -10,8 +10,9 @@ from typing import Any
 from attrs import field, frozen
 
 from byop.history import Budget, ProgressMode
-from byop.optimization import Metric, Trial, as_metrics
+from byop.optimization import Metric, Trial, as_metrics, as_seed
 from byop.run._errors import NoBudgetError
+from byop.run._keywords import check_optimizer_options, close_to_own
 from byop.scheduling import Limits, Scheduler
 
 
@@ -84,7 +85,9 @@ class RunSettings:
 
         Raises:
             NoBudgetError: Neither ``max_trials`` nor ``timeout`` was given.
-            TypeError: An argument has the wrong type.
+            TypeError: An argument has the wrong type, or is a keyword argument that neither
+                `optimize` nor the optimizer's factory takes (the message suggests the close
+                parameter, e.g. ``n_workers`` for ``n_worker``).
             ValueError: An argument has a wrong value.
         """
         if not callable(objective):
@@ -92,11 +95,14 @@ class RunSettings:
                 f"optimize() runs an objective function, objective(trial) -> report; got "
                 f"{type(objective).__name__} {objective!r}."
             )
+        if isinstance(timeout, float) and timeout == math.inf:
+            timeout = None  # no time limit
         if max_trials is None and timeout is None:
             raise NoBudgetError(
                 "optimize() needs a budget, or it would never end: pass max_trials= (how many "
                 "trials may finish), timeout= (seconds), or both."
             )
+        seed = as_seed(seed)
         max_trials = _positive_int("max_trials", max_trials, allow_none=True)
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
@@ -119,8 +125,10 @@ class RunSettings:
             raise TypeError(
                 f"optimize() got keyword arguments it does not know ({names}). They would go to "
                 "an optimizer created by name, but the optimizer was given as an object: pass "
-                f"them when creating it instead.{_close_to_own(optimizer_options)}"
+                f"them when creating it instead.{close_to_own(optimizer_options)}"
             )
+        if isinstance(optimizer, str):
+            check_optimizer_options(optimizer, optimizer_options)
         if isinstance(progress, str) and progress not in ("auto", "bar", "lines", "off"):
             raise ValueError(
                 f"progress must be one of 'auto', 'bar', 'lines', 'off' (or True/False), got "
@@ -148,31 +156,3 @@ class RunSettings:
         """The optimizer's registered name, or its class's name when given as an object."""
         spec = self.optimizer
         return spec if isinstance(spec, str) else type(spec).__name__
-
-
-OWN_PARAMETERS = (
-    "optimizer",
-    "seed",
-    "n_workers",
-    "backend",
-    "backend_options",
-    "max_trials",
-    "timeout",
-    "memory_limit",
-    "cpu_time_limit",
-    "wall_time_limit",
-    "store",
-    "progress",
-    "metrics",
-)
-"""`optimize`'s own keyword parameters (anything else goes to the optimizer's factory)."""
-
-
-def _close_to_own(options: Mapping[str, Any]) -> str:
-    """A hint for keyword arguments that look like misspelt parameters of `optimize`."""
-    hints = []
-    for name in options:
-        close = difflib.get_close_matches(name, OWN_PARAMETERS, n=1, cutoff=0.75)
-        if close:
-            hints.append(f"{name}= -> {close[0]}=")
-    return f" Did you mean: {', '.join(hints)}?" if hints else ""

@@ -55,6 +55,7 @@ from byop.scheduling._stop import (
     Timeout,
 )
 from byop.scheduling._task import Task
+from byop.scheduling._threads import WorkerThreads
 from byop.scheduling._trial_task import TrialRunner, TrialTask
 
 __all__ = [
@@ -95,6 +96,7 @@ __all__ = [
     "UnknownBackendError",
     "WallTimeLimitExceeded",
     "WorkerDiedError",
+    "WorkerThreads",
     "check_picklable",
     "function_label",
     "pack_call",

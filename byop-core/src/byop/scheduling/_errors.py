@@ -33,7 +33,23 @@ class WorkerDiedError(RuntimeError):
 
 
 class CallCancelledError(RuntimeError):
-    """A call was cancelled, or terminated, because the scheduler stopped before it finished."""
+    """A call was cancelled, or terminated, because the scheduler stopped before it finished.
+
+    Attributes:
+        still_running: The call could not be stopped (a thread cannot be): it runs on, its
+            result discarded, until it returns or its process exits.
+    """
+
+    def __init__(self, message: str = "", *, still_running: bool = False) -> None:
+        super().__init__(message)
+        self.still_running = still_running
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_cancelled, (str(self), self.still_running))
+
+
+def _cancelled(message: str, still_running: bool) -> CallCancelledError:
+    return CallCancelledError(message, still_running=still_running)
 
 
 class UnknownBackendError(LookupError):

@@ -8,7 +8,8 @@ def launch(): ...
 def launch_four(): ...
 ```
 
-Options on every subscription:
+Called as a plain function, ``scheduler.on_start(launch, repeat=4)``, an event takes the same
+options. Options on every subscription:
 
 - ``repeat=n``: call the callback ``n`` times for each emission;
 - ``max_calls=n``: stop calling it after ``n`` calls;
@@ -110,7 +111,16 @@ class Event(Generic[P]):
         self._fast: list[Callable[..., Any]] = []
 
     @overload
-    def __call__(self, callback: Callable[P, Any], /) -> Callable[P, Any]: ...
+    def __call__(
+        self,
+        callback: Callable[P, Any],
+        /,
+        *,
+        repeat: int = 1,
+        max_calls: int | None = None,
+        when: Callable[P, bool] | None = None,
+        every: int = 1,
+    ) -> Callable[P, Any]: ...
 
     @overload
     def __call__(
@@ -134,9 +144,13 @@ class Event(Generic[P]):
         when: Callable[P, bool] | None = None,
         every: int = 1,
     ) -> Callable[P, Any] | Callable[[Callable[P, Any]], Callable[P, Any]]:
-        """Subscribe ``callback``; without one, return a decorator that takes the options."""
+        """Subscribe ``callback`` with the options; without one, return a decorator that does.
+
+        The three forms are the same subscription: ``@event``, ``@event(repeat=2)`` and
+        ``event(fn, repeat=2)``.
+        """
         if callback is not None:
-            self.subscribe(callback)
+            self.subscribe(callback, repeat=repeat, max_calls=max_calls, when=when, every=every)
             return callback
 
         def decorator(fn: Callable[P, Any]) -> Callable[P, Any]:

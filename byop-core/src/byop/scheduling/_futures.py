@@ -12,16 +12,17 @@ from __future__ import annotations
 import pickle
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
 
 from byop.scheduling._backend import check_picklable
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import CallCancelledError, NotPicklableError
-from byop.scheduling._execute import Outcome, execute
+from byop.scheduling._execute import Outcome, execute_in_thread, execute_in_worker_thread
 from byop.scheduling._inbox import Inbox
 from byop.scheduling._names import function_label
+from byop.scheduling._threads import WorkerThreads
 
 
 class FutureBackend(ABC):
@@ -79,8 +80,11 @@ class FutureBackend(ABC):
                 out.append(call)
         return out
 
-    def cancel_on_engine(self, calls: list[Call]) -> list[str]:
-        """Cancel the calls on the engine (best effort); why each ended, for its error."""
+    def cancel_on_engine(self, calls: list[Call]) -> Sequence[str | CallCancelledError]:
+        """Cancel the calls on the engine (best effort); why each ended, for its error.
+
+        Each is a message, or the `CallCancelledError` itself (to say it is still running).
+        """
         return ["the scheduler stopped before this call finished" for _ in calls]
 
     def stop(self, *, cancel: bool) -> None:  # noqa: B027 - optional: most engines need it
@@ -120,12 +124,14 @@ class FutureBackend(ABC):
                 ended = list(self._running.values())
             self._running.clear()
         if ended:
+            reasons: Sequence[str | CallCancelledError]
             try:
                 reasons = self.cancel_on_engine(ended)
             except Exception as e:
                 reasons = [f"the scheduler stopped before this call finished ({e})"] * len(ended)
             for call, reason in zip(ended, reasons, strict=True):
-                call.cancel(CallCancelledError(reason))
+                error = reason if isinstance(reason, CallCancelledError) else None
+                call.cancel(error or CallCancelledError(str(reason)))
         self.stop(cancel=cancel)
         self._inbox.clear()
         return ended
@@ -176,11 +182,16 @@ class ExecutorBackend(FutureBackend):
             self.executor = self._factory()
         self._shut = False
 
+    @property
+    def _own_threads(self) -> bool:
+        return self.owned and isinstance(self.executor, WorkerThreads)
+
     def launch(self, call: Call) -> tuple[Hashable, Any]:
         """Submit the call through the executor."""
         if isinstance(self.executor, ProcessPoolExecutor):
             self._check(call)
-        future = self.executor.submit(execute, call.fn, call.args, call.kwargs, call.applied_limits)
+        run = execute_in_worker_thread if self._own_threads else execute_in_thread
+        future = self.executor.submit(run, call.fn, call.args, call.kwargs, call.applied_limits)
         return call.id, future
 
     def _check(self, call: Call) -> None:
@@ -205,17 +216,21 @@ class ExecutorBackend(FutureBackend):
         else:
             call.record(item.result())
 
-    def cancel_on_engine(self, calls: list[Call]) -> list[str]:
+    def cancel_on_engine(self, calls: list[Call]) -> list[str | CallCancelledError]:
         """Cancel what has not started; a running call cannot be stopped by an executor."""
-        reasons = []
+        reasons: list[str | CallCancelledError] = []
         for call in calls:
             future = call.handle
             if isinstance(future, Future) and future.cancel():
                 reasons.append("the scheduler stopped before this call ran")
             else:
                 reasons.append(
-                    "the scheduler stopped while this call was running; its result is "
-                    f"discarded ({self.name} cannot terminate a running call)"
+                    CallCancelledError(
+                        "the scheduler stopped while this call was running; its result is "
+                        f"discarded ({self.name} cannot terminate a running call: it runs on "
+                        "until it returns)",
+                        still_running=True,
+                    )
                 )
         return reasons
 
@@ -227,10 +242,21 @@ class ExecutorBackend(FutureBackend):
 
 
 def thread_backend(n_workers: int | None = 1) -> ExecutorBackend:
-    """A pool of ``n_workers`` threads in this process (one when ``None``)."""
+    """A pool of ``n_workers`` threads in this process (one when ``None``).
+
+    The threads are `WorkerThreads`: daemon threads, which never keep Python from exiting. A
+    call still running when a run ends cannot be stopped: it runs on until it returns (its
+    result discarded), or until the process exits. The processes a call starts end with the
+    call; the working directory and the environment are the whole process's, shared with the
+    calls running beside it and with the main thread, so a call should not change them.
+    """
+    if n_workers is not None and (
+        isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1
+    ):
+        raise ValueError(f"n_workers must be a positive int, got {n_workers!r}.")
     size = 1 if n_workers is None else n_workers
 
     def make() -> Executor:
-        return ThreadPoolExecutor(max_workers=size, thread_name_prefix="byop-worker")
+        return WorkerThreads(size, thread_name_prefix="byop-worker")
 
     return ExecutorBackend(make(), owned=True, name="threads", factory=make)

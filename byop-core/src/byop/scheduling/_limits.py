@@ -22,6 +22,8 @@ the trial.
 from __future__ import annotations
 
 import ctypes
+import math
+import numbers
 import os
 import re
 import resource
@@ -67,8 +69,20 @@ _UNITS = {
 _MEMORY = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[a-zA-Z]*)\s*$")
 
 
+MAX_SECONDS = 1e9
+"""The largest time limit, about 31 years: larger ones overflow the kernel's timers."""
+
+MAX_MEMORY = 2**60
+"""The largest memory limit in bytes (an exbibyte)."""
+
+
 def parse_memory(value: int | float | str) -> int:
-    """Bytes from an int or a string such as ``"512MB"``, ``"2GiB"`` or ``"100k"``.
+    """Bytes from a number or a string such as ``"512MB"``, ``"2GiB"`` or ``"100k"``.
+
+    Raises:
+        TypeError: ``value`` is neither a number nor a string.
+        ValueError: It is not a positive amount (NaN, zero, negative, an unknown unit), or is
+            larger than `MAX_MEMORY`.
 
     Example:
         ```python
@@ -78,11 +92,22 @@ def parse_memory(value: int | float | str) -> int:
         assert parse_memory("1GiB") == 2**30
         ```
     """
-    if isinstance(value, bool):
-        raise TypeError(f"memory_limit must be bytes or a string like '512MB', got {value!r}.")
-    if isinstance(value, int | float):
-        n = int(value)
+    number = _number(value)
+    if number is None and not isinstance(value, str):
+        raise TypeError(
+            f"memory_limit must be bytes (a number) or a string such as '512MB', got "
+            f"{type(value).__name__} {value!r}."
+        )
+    if number is not None:
+        if math.isnan(number) or number == -math.inf:
+            raise ValueError(f"memory_limit must be a positive number of bytes, got {value!r}.")
+        if number > MAX_MEMORY:
+            raise ValueError(
+                f"memory_limit must be at most 2**60 bytes, got {value!r}; pass None for no limit."
+            )
+        n = int(number)
     else:
+        assert isinstance(value, str)
         m = _MEMORY.match(value)
         unit = m.group("unit").upper() if m else ""
         if m is None or unit not in _UNITS:
@@ -93,15 +118,38 @@ def parse_memory(value: int | float | str) -> int:
         n = int(float(m.group("n")) * _UNITS[unit])
     if n <= 0:
         raise ValueError(f"memory_limit must be positive, got {value!r}.")
+    if n > MAX_MEMORY:
+        raise ValueError(
+            f"memory_limit must be at most 2**60 bytes, got {value!r}; pass None for no limit."
+        )
     return n
 
 
-def _seconds(name: str, value: float | None) -> float | None:
+def _number(value: object) -> float | None:
+    """``value`` as a plain number (numpy's too), or ``None`` when it is no number (or a bool)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
+
+
+def _seconds(name: str, value: object) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    seconds = _number(value)
+    if seconds is None:
+        raise TypeError(
+            f"{name} must be a positive number of seconds, got {type(value).__name__} {value!r}."
+        )
+    if seconds == math.inf:
+        return None  # no limit
+    if not seconds > 0:  # NaN too
         raise ValueError(f"{name} must be a positive number of seconds, got {value!r}.")
-    return float(value)
+    if seconds > MAX_SECONDS:
+        raise ValueError(
+            f"{name} must be at most {MAX_SECONDS:g} seconds, got {value!r}; pass None (or "
+            "float('inf')) for no limit."
+        )
+    return seconds
 
 
 @frozen
@@ -125,8 +173,16 @@ class Limits:
         cpu_time_limit: float | None = None,
         wall_time_limit: float | None = None,
     ) -> Limits | None:
-        """Validated limits, or ``None`` when none is set."""
-        memory = None if memory_limit is None else parse_memory(memory_limit)
+        """Validated limits, or ``None`` when none is set.
+
+        ``None`` and ``float("inf")`` mean no limit.
+
+        Raises:
+            TypeError: A limit is not a number (nor, for memory, a string such as ``"1GB"``).
+            ValueError: A limit is not positive, is NaN, or is too large to enforce.
+        """
+        unlimited = _number(memory_limit) == math.inf
+        memory = None if memory_limit is None or unlimited else parse_memory(memory_limit)
         cpu = _seconds("cpu_time_limit", cpu_time_limit)
         wall = _seconds("wall_time_limit", wall_time_limit)
         if memory is None and cpu is None and wall is None:
@@ -332,12 +388,12 @@ def _as_breach(limits: Limits, exc: BaseException) -> BaseException:
             )
         if isinstance(exc, MemoryLimitExceeded) and limits.memory is not None:
             return MemoryLimitExceeded(
-                f"the call tried to use more than its memory limit of {_human(limits.memory)}"
+                f"the call tried to use more than its memory limit of {human_bytes(limits.memory)}"
             )
         return exc
     if isinstance(exc, MemoryError) and limits.memory is not None:
         return MemoryLimitExceeded(
-            f"the call tried to use more than its memory limit of {_human(limits.memory)} "
+            f"the call tried to use more than its memory limit of {human_bytes(limits.memory)} "
             f"(MemoryError: {exc})"
         )
     return exc
@@ -354,11 +410,24 @@ def as_limit_exception(limits: Limits | None, exc: BaseException) -> BaseExcepti
     return out
 
 
-def _human(n: int) -> str:
+def human_bytes(n: int) -> str:
+    """``n`` bytes, readably: ``512 MB``."""
     for unit, size in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
         if n >= size:
             return f"{n / size:g} {unit}"
     return f"{n} B"
+
+
+def memory_hint(limits: Limits | None) -> str:
+    """Why a worker may have died of its call's memory limit, when the call had one."""
+    if limits is None or limits.memory is None:
+        return ""
+    return (
+        f" The call ran under a memory limit of {human_bytes(limits.memory)}, which was "
+        "probably too small: native code that cannot allocate memory may end its process "
+        "instead of raising MemoryError (OpenBLAS, under numpy, does), and importing a large "
+        "library can need more than the limit before the trial even starts. Raise memory_limit."
+    )
 
 
 def enforcer(limits: Limits) -> _Kernel | _Watched:

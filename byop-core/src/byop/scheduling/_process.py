@@ -29,7 +29,12 @@ from byop.scheduling._backend import check_picklable
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import CallCancelledError, NotPicklableError, WorkerDiedError
 from byop.scheduling._launch import ExecProcess, PassedFd
-from byop.scheduling._limits import CPUTimeLimitExceeded, Limits, WallTimeLimitExceeded
+from byop.scheduling._limits import (
+    CPUTimeLimitExceeded,
+    Limits,
+    WallTimeLimitExceeded,
+    memory_hint,
+)
 from byop.scheduling._names import function_label
 from byop.scheduling._wire import Channel
 from byop.scheduling._worker import PROTOCOL, worker_main
@@ -422,18 +427,19 @@ class ProcessBackend:
     def _death_error(self, worker: _Worker, call: Call) -> WorkerDiedError:
         code = worker.process.exitcode
         what = function_label(call.fn)
+        memory = memory_hint(call.limits)
         if code is not None and code < 0:
             name = _signal_name(-code)
             return WorkerDiedError(
                 f"The worker process (pid {worker.pid}) running {what} was killed by "
-                f"{name}.{_HINTS.get(name, '')}",
+                f"{name}.{_HINTS.get(name, '')}{memory}",
                 pid=worker.pid,
                 signal=name,
             )
         return WorkerDiedError(
             f"The worker process (pid {worker.pid}) running {what} exited with code {code} "
             "before the call returned (os._exit(), sys.exit() from a thread, or native code "
-            "ending the process).",
+            f"ending the process).{memory}",
             pid=worker.pid,
             exitcode=code,
         )

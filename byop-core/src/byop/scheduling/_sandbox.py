@@ -31,6 +31,7 @@ from typing import Any, Literal
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import CallCancelledError, NotPicklableError, WorkerDiedError
 from byop.scheduling._execute import Outcome
+from byop.scheduling._leftovers import left_as_found
 from byop.scheduling._packing import (
     PackedFunction,
     PickledCall,
@@ -216,4 +217,7 @@ def run_packed(
     fn, data = unpack_call(call)
     if sandbox is True or fn.limits is not None:
         return thread_sandbox().run_pickled(fn, data, cancelled=cancelled, where=where)
-    return PickledCall(fn)(data)
+    # In the engine's worker process, which runs one call at a time: what the call leaves
+    # behind (processes, directory, environment) goes with it, as in a sandbox.
+    with left_as_found():
+        return PickledCall(fn)(data)

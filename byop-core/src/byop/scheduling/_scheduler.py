@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -129,7 +130,7 @@ class Scheduler:
 
     @classmethod
     def with_threads(cls, n_workers: int = 1, **kwargs: Any) -> Scheduler:
-        """A scheduler over ``n_workers`` threads of this process."""
+        """A scheduler over ``n_workers`` threads of this process (see `thread_backend`)."""
         return cls(thread_backend(n_workers), **kwargs)
 
     @classmethod
@@ -224,11 +225,15 @@ class Scheduler:
         """Run until nothing is left, the timeout passes, or `stop` is called.
 
         Args:
-            timeout: Seconds the run may last; submissions after it are refused.
+            timeout: Seconds the run may last; submissions after it are refused. ``None`` or
+                ``float("inf")``: no timeout.
             end_on_empty: End once nothing is running or queued (after ``on_empty``).
             wait: When the run ends, wait for the calls still running (``True``), or cancel
                 them and terminate their workers (``False``): each then ends, a trial with a
-                `CrashReport` saying so.
+                `CrashReport` saying so. A thread cannot be terminated: a call running on
+                threads runs on (its `CallCancelledError` has ``still_running``). The
+                sequential back end runs calls inside ``run()``, which then returns once the
+                call running at the timeout returns.
 
         Returns:
             Why the run ended.
@@ -297,8 +302,16 @@ class Scheduler:
     def _begin(self, timeout: float | None, end_on_empty: bool, wait: bool) -> None:
         if self._phase is not _Phase.IDLE:
             raise RuntimeError("This scheduler is already running; run() is not re-entrant.")
-        if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout}.")
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+                raise TypeError(
+                    f"timeout must be a number of seconds, got {type(timeout).__name__} "
+                    f"{timeout!r}."
+                )
+            if not timeout > 0:  # NaN too
+                raise ValueError(f"timeout must be positive, got {timeout}.")
+            if math.isinf(timeout):
+                timeout = None
         self._deadline = None if timeout is None else time.monotonic() + timeout
         self._end_on_empty = end_on_empty
         self._wait = wait
@@ -357,7 +370,8 @@ class Scheduler:
     def _remaining(self) -> float | None:
         if self._deadline is None or self._phase is not _Phase.RUNNING:
             return None
-        return max(0.0, self._deadline - time.monotonic())
+        # Waiting wakes up at least hourly: a far deadline must not overflow a back end's wait.
+        return min(max(0.0, self._deadline - time.monotonic()), 3600.0)
 
     def _idle_until_stop(self) -> None:
         timeout = self._remaining()

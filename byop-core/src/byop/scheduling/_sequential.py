@@ -6,15 +6,17 @@ import collections
 
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import CallCancelledError
-from byop.scheduling._execute import execute
+from byop.scheduling._execute import execute_alone
 
 
 class SequentialBackend:
     """Runs each call in this thread, one at a time, when the scheduler waits. For debugging.
 
     Calls run inside `wait`, so a call that runs past the run's timeout ends first: with
-    ``run(timeout=T)`` the run returns once the call running at ``T`` returns (limits still
-    apply to it, in this thread: set a ``wall_time_limit`` to bound it).
+    ``run(timeout=T)``, with ``wait=False`` too, the run returns once the call running at ``T``
+    returns, and that call gets its own report (limits still apply to it, in this thread: set
+    a ``wall_time_limit`` to bound it). After each call, the processes it left running are
+    ended, and the working directory and the environment are put back as they were.
 
     Args:
         n_workers: Accepted for the ``register_backends`` contract; calls always run one at a
@@ -44,7 +46,7 @@ class SequentialBackend:
             return []
         call = self._queue.popleft()
         call.state = CallState.RUNNING
-        call.record(execute(call.fn, call.args, call.kwargs, call.applied_limits))
+        call.record(execute_alone(call.fn, call.args, call.kwargs, call.applied_limits))
         return [call]
 
     def wakeup(self) -> None:

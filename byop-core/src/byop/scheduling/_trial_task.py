@@ -43,6 +43,11 @@ class TrialRunner:
     reporting is fine (its report stands), one that returns ``None`` without reporting crashes
     with `NoReportError`. An exception escaping the objective is a crash, except a limit breach,
     which is a failure with the limit's exception.
+
+    When the trial's ``begin()`` block caught an exception (a limit breach among them), the
+    trial failed with it: an objective that then returns without a report, or raises (as
+    ``trial.success()`` does then), gives the `FailReport` that ``trial.fail()`` would have
+    given, carrying that exception and its traceback.
     """
 
     __slots__ = ("limits", "objective")
@@ -63,6 +68,9 @@ class TrialRunner:
         except Exception as e:
             exc = as_limit_exception(limits, e)
             tb = "".join(_tb.format_exception(exc))
+            if trial.exception is not None:
+                later = None if e is trial.exception else tb
+                return _failed_in_begin(trial, limits, later).payload()
             status = ReportStatus.FAIL if _is_limit(exc) else ReportStatus.CRASHED
             return _end(trial, status, exc, tb).payload()
         report = trial.report
@@ -72,14 +80,18 @@ class TrialRunner:
                 f"{type(out).__name__}, not its trial's report: return trial.success(...) or "
                 "trial.fail(...)."
             )
+            if trial.exception is not None:
+                return _failed_in_begin(trial, limits, _line(invalid)).payload()
             return _end(trial, ReportStatus.CRASHED, invalid, _line(invalid)).payload()
         if report is None:
+            if trial.exception is not None:
+                return _failed_in_begin(trial, limits).payload()
             error = NoReportError(
                 f"The objective {function_label(self.objective)} returned without reporting: "
                 "end it with `return trial.success(cost=...)` or `trial.fail()`."
             )
             return _end(trial, ReportStatus.CRASHED, error, _line(error)).payload()
-        if limits is not None and report.exception is not None and limits.memory is not None:
+        if limits is not None and report.exception is not None:
             converted = as_limit_exception(limits, report.exception)
             if converted is not report.exception:
                 report = trial.end(
@@ -87,12 +99,33 @@ class TrialRunner:
                 )
         return report.payload()
 
+    @property
+    def __wrapped__(self) -> Callable[[Trial[Any]], Any]:
+        """The objective: what messages about the runner name (see `function_label`)."""
+        return self.objective
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (TrialRunner, (self.objective, self.limits))
 
 
 def _line(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}\n"
+
+
+def _failed_in_begin(
+    trial: Trial[Any], limits: Limits | None, later: str | None = None
+) -> Report[Any]:
+    """The `FailReport` of a trial whose ``begin()`` caught an exception: ``trial.fail()``'s.
+
+    ``later`` is the traceback of an exception the objective raised after the block, kept
+    below the first one's.
+    """
+    caught = trial.exception
+    assert caught is not None
+    tb = trial.traceback or _line(caught)
+    if later is not None:
+        tb += f"\nAfter the begin() block caught that, the objective raised:\n\n{later}"
+    return _end(trial, ReportStatus.FAIL, as_limit_exception(limits, caught), tb)
 
 
 def _end(

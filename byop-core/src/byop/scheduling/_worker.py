@@ -1,7 +1,8 @@
 """The worker side of byop's process back end: the loop each worker process runs.
 
 A worker receives calls over its pipe, runs each (under its limits, see
-`byop.scheduling._limits`), ends every process the call started, and sends the outcome back.
+`byop.scheduling._limits`), ends every process the call started, puts the working directory
+and the environment back as they were, and sends the outcome back.
 Each worker leads its own process group, is a child subreaper (so processes its calls start
 and orphan come back to it), and dies with the main process.
 """
@@ -19,6 +20,7 @@ from typing import Any
 from byop.optimization import ForeignException
 from byop.scheduling._errors import NotPicklableError
 from byop.scheduling._execute import execute
+from byop.scheduling._leftovers import ProcessState
 from byop.scheduling._limits import Limits
 from byop.scheduling._names import function_label
 from byop.scheduling._wire import Channel
@@ -107,6 +109,7 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int]) -> None:
     channel = Channel(rfd, wfd)
     me = os.getpid()
     functions: dict[int, tuple[Any, Limits | None]] = {}
+    state = ProcessState(watch=True)  # each call starts in the worker's directory and environment
     recv = channel.recv
     send = channel.send
     loads = pickle.loads
@@ -134,6 +137,7 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int]) -> None:
         fn, limits = functions[key]
         ok, value, tb = execute(fn, args, kwargs, limits)
         _end_children(me)
+        state.restore()
         try:
             out = dumps((call_id, ok, value, tb), PROTOCOL)
         except Exception as e:

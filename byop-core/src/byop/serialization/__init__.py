@@ -28,17 +28,21 @@ from byop.serialization._converter import (
     unstructure,
     unstructure_exception,
 )
+from byop.serialization._json import NON_FINITE_KEY, from_json, to_json
 from byop.serialization._typed import typed_plain
 
 __all__ = [
+    "NON_FINITE_KEY",
     "SerializationError",
     "converter",
     "dumps",
+    "from_json",
     "loads",
     "plain",
     "register_type",
     "structure",
     "structure_exception",
+    "to_json",
     "typed_plain",
     "unstructure",
     "unstructure_exception",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import json
 import threading
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -30,6 +29,7 @@ from byop.optimization import (
     Trial,
     qualified_name,
 )
+from byop.serialization._json import from_json, to_json
 
 T = TypeVar("T")
 
@@ -275,8 +275,11 @@ def _json_default(value: Any) -> Any:
 
 
 def dumps(obj: Any) -> str:
-    """``obj`` as one line of JSON (non-finite floats as ``NaN`` / ``Infinity``)."""
-    return json.dumps(unstructure(obj), default=_json_default, separators=(",", ":"))
+    """``obj`` as one line of valid JSON (non-finite floats as ``{"$numberDouble": "NaN"}``...).
+
+    See `to_json`.
+    """
+    return to_json(unstructure(obj), default=_json_default, separators=(",", ":"))
 
 
 def loads(text: str | bytes, cls: type[T]) -> T:
@@ -286,8 +289,8 @@ def loads(text: str | bytes, cls: type[T]) -> T:
         SerializationError: The text is not JSON, or not a valid ``cls``.
     """
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
+        data = from_json(text)
+    except ValueError as e:
         raise SerializationError(f"Not valid JSON: {e}") from e
     return structure(data, cls)
 

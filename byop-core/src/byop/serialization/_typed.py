@@ -27,7 +27,7 @@ def typed_plain(value: Any) -> Any:
         from byop.serialization import typed_plain
 
         assert typed_plain(Float(0, 1)) != typed_plain(Integer(0, 1))
-        assert typed_plain({"f": print}) == {"f": {"type": "builtins.builtin_function_or_method"}}
+        assert typed_plain({"lock": object()}) == {"lock": {"type": "builtins.object"}}
         ```
     """
     if value is None or isinstance(value, _JSON):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from attrs import field, frozen
 
-from byop.optimization import Metric, PendingTrials, Report, Trial, as_metrics
+from byop.optimization import Metric, PendingTrials, Report, Trial, as_metrics, as_seed
 from byop.optuna._parser import optuna_module, to_optuna
 from byop.pipeline import InvalidSpaceError, Space
 from byop.serialization import register_type
@@ -155,6 +155,7 @@ class OptunaOptimizer:
             ValueError: The directions and the metrics disagree, or several directions are
                 given without naming the metrics.
         """
+        seed = as_seed(seed)
         optuna_mod = optuna_module()
         declared = None if metrics is None else as_metrics(metrics)
         wanted: list[str] | None = None
@@ -223,23 +224,23 @@ class OptunaOptimizer:
             )
         number = optuna_trial.number
         name = self._pending.add(f"{self.PREFIX}-{number}", optuna_trial)
-        return Trial(name, config, OptunaTrialInfo(number, dict(params)))
+        return self._pending.issue(Trial(name, config, OptunaTrialInfo(number, dict(params))))
 
     def tell(self, report: Report[OptunaTrialInfo]) -> None:
         """Tell the study: success as ``COMPLETE`` with each metric's value, else ``FAIL``.
 
         Raises:
+            TypeError: ``report`` is not a report.
             UnknownTrialError: The trial was not asked of this optimizer, or was told already.
             KeyError: A success lacks a declared metric (the trial stays pending).
         """
-        name = report.trial.name
-        optuna_trial = self._pending.get(name)
+        optuna_trial = self._pending.get(report)
         if isinstance(report, Trial.SuccessReport):
             values = [float(report[m.name]) for m in self.metrics]
             self.study.tell(optuna_trial, values=values, state=self._complete)
         else:
             self.study.tell(optuna_trial, state=self._fail)
-        self._pending.pop(name)
+        self._pending.pop(report)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Add the reports of an earlier run to the study (``study.add_trial``).

@@ -13,7 +13,15 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from byop.configspace import is_configuration_space, plain_value, to_configspace
-from byop.optimization import Metric, PendingTrials, Report, Trial, as_metrics
+from byop.optimization import (
+    Metric,
+    OptimizerExhaustedError,
+    PendingTrials,
+    Report,
+    Trial,
+    as_metrics,
+    as_seed,
+)
 from byop.pipeline import Space
 from byop.plugins import import_optional
 
@@ -81,6 +89,13 @@ class SMACOptimizer:
         optimizer.close()  # removes the temporary output directory
         ```
     """
+
+    class ExhaustedError(OptimizerExhaustedError):
+        """SMAC has no configuration left to propose: every one of the space was asked.
+
+        A space with a single configuration (an empty space, whose one configuration is
+        ``{}``, or only constants) is exhausted after its first trial.
+        """
 
     PREFIX: ClassVar[str] = "smac"
     """Trials are named ``smac-<config id>``, then ``-i<instance>``, ``-s<seed>`` (when the
@@ -188,6 +203,7 @@ class SMACOptimizer:
         else:
             byop_space = Space.from_dict(space)
             configspace = to_configspace(byop_space)
+        seed = as_seed(seed)
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "little") >> 1
         temporary = output_directory is None
@@ -225,8 +241,26 @@ class SMACOptimizer:
 
     # ------------------------------------------------------------------ ask and tell
     def ask(self) -> Trial[TrialInfo]:
-        """A new trial from ``facade.ask()``: its config, seed and budget, and the TrialInfo."""
-        info = self.facade.ask()
+        """A new trial from ``facade.ask()``: its config, seed and budget, and the TrialInfo.
+
+        Raises:
+            SMACOptimizer.ExhaustedError: SMAC has no new configuration to propose (the space
+                has a single configuration, e.g. it is empty, and it was asked already).
+        """
+        facade = self.facade
+        if len(facade.scenario.configspace) == 0 and facade.runhistory.config_ids:
+            # SMAC's models cannot fit zero features: its one configuration was had.
+            raise SMACOptimizer.ExhaustedError(
+                "The space is empty: its one configuration, {}, was asked already."
+            )
+        exhausted = smac_module("smac.main.exceptions").ConfigurationSpaceExhaustedException
+        try:
+            info = facade.ask()
+        except exhausted as e:
+            raise SMACOptimizer.ExhaustedError(
+                "SMAC has no configuration left to propose: every configuration of the space "
+                "was asked already."
+            ) from e
         values = {k: plain_value(v) for k, v in info.config.items()}
         if self.space is not None:
             values = {n: values[n] for n in self.space.names if n in values}
@@ -240,20 +274,20 @@ class SMACOptimizer:
             name += f"-b{info.budget:g}"
         name = self._pending.add(name, info)
         budget = None if info.budget is None else float(info.budget)
-        return Trial(name, values, info, info.seed, budget)
+        return self._pending.issue(Trial(name, values, info, info.seed, budget))
 
     def tell(self, report: Report[TrialInfo]) -> None:
         """Tell SMAC the report as a ``TrialValue`` (see the class for the mapping).
 
         Raises:
+            TypeError: ``report`` is not a report.
             UnknownTrialError: The trial was not asked of this optimizer, or was told already.
             KeyError: A success lacks a declared metric (the trial stays pending).
         """
-        name = report.trial.name
-        info = self._pending.get(name)
+        info = self._pending.get(report)
         value = self._value(report)
         self.facade.tell(info, value, save=self.save)
-        self._pending.pop(name)
+        self._pending.pop(report)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Tell SMAC the reports of an earlier run, as trials it did not ask for (warm start).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ import pytest
 from byop.optimization import (
     Metric,
     Optimizer,
+    OptimizerExhaustedError,
     Report,
     SuccessReport,
     SupportsRestore,
@@ -222,6 +224,26 @@ class OptimizerConformance:
             _tell_expecting_unknown(optimizer, stranger.success(cost=1.0), "never asked")
         self._run(optimizer, 1)
 
+    def test_tell_refuses_a_trial_of_another_optimizer(self) -> None:
+        # Two optimizers of one kind name their trials alike: names alone cannot tell them apart.
+        mine = self.create(space=self.space, seed=19)
+        other = self.create(space=self.space, seed=19)
+        trial, twin = mine.ask(), other.ask()
+        with pytest.raises(UnknownTrialError, match="not asked of this"):
+            mine.tell(twin.success(cost=cost_of(twin.config)))
+        # Neither optimizer counts it as told: each still takes its own report.
+        mine.tell(trial.success(cost=cost_of(trial.config)))
+        other.tell(twin.report)  # type: ignore[arg-type]
+
+    def test_tell_refuses_what_is_not_a_report(self) -> None:
+        optimizer = self.create(space=self.space, seed=20)
+        trial = optimizer.ask()
+        with pytest.raises(TypeError, match="report"):
+            optimizer.tell(None)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="report"):
+            optimizer.tell(trial)  # type: ignore[arg-type]
+        optimizer.tell(trial.success(cost=cost_of(trial.config)))
+
     def test_tell_twice_raises(self) -> None:
         optimizer = self.create(space=self.space, seed=13)
         trial = optimizer.ask()
@@ -229,6 +251,38 @@ class OptimizerConformance:
         optimizer.tell(report)
         with pytest.raises(UnknownTrialError):
             _tell_expecting_unknown(optimizer, report, "told already")
+
+    def test_an_empty_space_gives_its_one_configuration(self) -> None:
+        # An empty space has one configuration, {}: an optimizer gives it as it would give the
+        # only configuration of any space, again and again or once and then exhausted; it
+        # never hangs.
+        outcome: list[Any] = []
+
+        def ask_three() -> None:
+            try:
+                optimizer = self.create(space=Space([]), seed=21)
+                for _ in range(3):
+                    trial = optimizer.ask()
+                    outcome.append(dict(trial.config))
+                    optimizer.tell(trial.success(cost=1.0))
+            except OptimizerExhaustedError:
+                outcome.append("exhausted")
+            except Exception as e:
+                outcome.append(e)
+
+        thread = threading.Thread(target=ask_three, daemon=True)
+        thread.start()
+        thread.join(60)
+        assert not thread.is_alive(), "ask() hangs on an empty space"
+        assert outcome[0] == {}, outcome
+        assert all(o == {} for o in outcome[:-1]), outcome
+        assert outcome[-1] in ({}, "exhausted"), outcome
+
+    def test_a_bad_seed_is_refused_when_made(self) -> None:
+        with pytest.raises(TypeError, match="seed must be an int"):
+            self.create(space=self.space, seed="a")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="seed must be in"):
+            self.create(space=self.space, seed=-1)
 
     def test_conditional_space(self) -> None:
         if not self.supports_conditions:

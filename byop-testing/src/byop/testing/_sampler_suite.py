@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from typing import Any, ClassVar
 
 import pytest
@@ -81,3 +82,13 @@ class SamplerConformance:
             seen = {c.get(condition.parent) for c in configs}
             assert any(v in seen for v in condition.values), f"never active: {condition}"
             assert seen - set(condition.values), f"always active: {condition}"
+
+    def test_an_empty_space_gives_empty_configurations(self) -> None:
+        taken: list[Any] = []
+        thread = threading.Thread(
+            target=lambda: taken.extend(self._take(Space([]), 7, 3)), daemon=True
+        )
+        thread.start()
+        thread.join(60)
+        assert not thread.is_alive(), "the stream of an empty space hangs"
+        assert taken == [{}, {}, {}]
