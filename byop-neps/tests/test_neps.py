@@ -383,7 +383,7 @@ def test_wrong_algorithm_types_and_options_say_what_is_accepted():
         create_optimizer(
             "neps", space=mixed_space(), seed=0, algorithm="hyperband", fidelities=EPOCHS, etaa=2
         )
-    with pytest.raises(TypeError, match="int or None"):
+    with pytest.raises(TypeError, match="seed must be an int"):
         create_optimizer("neps", space=mixed_space(), seed="1", algorithm="random_search")
     optimizer = create_optimizer(
         "neps", space=mixed_space(), seed=np.int64(3), algorithm="random_search"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import operator
 import os
 import random
 import sys
 import threading
 from types import TracebackType
 from typing import Any
+
+from byop.optimization._optimizer import as_seed
 
 _SWAP = threading.RLock()  # one swap of the global generators at a time, across optimizers
 _TORCH_DEFAULT_SEED = 67280421310721  # torch's global generator's seed at import
@@ -54,18 +55,10 @@ class IsolatedRandomState:
     """
 
     def __init__(self, seed: int | None = None) -> None:
-        if seed is None:
-            seed = int.from_bytes(os.urandom(4), "little")
-        try:
-            if isinstance(seed, bool):
-                raise TypeError
-            seed = operator.index(seed)  # an int, or numpy's integers
-        except TypeError:
-            raise TypeError(
-                f"The seed is an int or None, got {type(seed).__name__} {seed!r}."
-            ) from None
-        if seed < 0:
-            raise ValueError(f"The seed must be >= 0, got {seed}.")
+        checked = as_seed(seed)
+        if checked is None:
+            checked = int.from_bytes(os.urandom(4), "little")
+        seed = checked
         self.seed = seed
         import numpy as np
 

@@ -13,11 +13,13 @@ from byop.optimization import (
     Fidelity,
     IsolatedRandomState,
     Metric,
+    OptimizerExhaustedError,
     PendingTrials,
     Report,
     Trial,
     as_fidelities,
     as_metrics,
+    as_seed,
 )
 from byop.pipeline import Space
 from byop.serialization import register_type
@@ -144,9 +146,15 @@ class HEBOOptimizer:
                 "Leave out fidelities=, or use an optimizer that varies them (neps with "
                 "algorithm='hyperband', smac with facade='multi_fidelity')."
             )
+        seed = as_seed(seed)
         declared = as_metrics(metrics)
         converted = to_hebo(space)
         random_state = IsolatedRandomState(seed)
+        if converted.design_space is None:
+            # Nothing to search (HEBO's space needs a parameter): its one configuration.
+            optimizer = cls(hebo=None, space=converted, metrics=declared, seed=seed)
+            optimizer.random_state = random_state
+            return optimizer
         optimizers = hebo_module("hebo.optimizers.hebo")
         # pymoo 0.6.0 has no compiled modules for Python 3.11 and prints so to stdout.
         hebo_module("pymoo.config").Config.warnings["not_compiled"] = False
@@ -169,13 +177,25 @@ class HEBOOptimizer:
 
     # ------------------------------------------------------------------ ask and tell
     def ask(self) -> Trial[HEBOTrialInfo]:
-        """The next suggestion of HEBO's current batch (a new batch when it is used up)."""
+        """The next suggestion of HEBO's current batch (a new batch when it is used up).
+
+        Raises:
+            OptimizerExhaustedError: The space has nothing to search and its one configuration
+                was asked already.
+        """
+        if self.hebo is None:
+            if self._count:
+                raise OptimizerExhaustedError(
+                    "The space has nothing to search: its one configuration, "
+                    f"{self.space.config({})}, was asked already."
+                )
+            self._queue = [{}]
         if not self._queue:
             self._queue = self._suggest()
         row = self._queue.pop(0)
         self._count += 1
         name = self._pending.add(f"{self.PREFIX}-{self._count}", row)
-        return Trial(name, self.space.config(row), HEBOTrialInfo(self._count))
+        return self._pending.issue(Trial(name, self.space.config(row), HEBOTrialInfo(self._count)))
 
     def tell(self, report: Report[HEBOTrialInfo]) -> None:
         """Tell HEBO the report as costs (see the class for how each kind is told).
@@ -184,11 +204,10 @@ class HEBOOptimizer:
             UnknownTrialError: The trial was not asked of this optimizer, or was told already.
             KeyError: A success lacks a declared metric (the trial stays pending).
         """
-        name = report.trial.name
-        row = self._pending.get(name)
+        row = self._pending.get(report)
         costs = self._costs(report, strict=True)
         self._observe([(row, costs)])
-        self._pending.pop(name)
+        self._pending.pop(report)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Tell HEBO the reports of an earlier run, as trials it did not ask for.
@@ -257,7 +276,7 @@ class HEBOOptimizer:
             else:
                 ready.append((row, [float(c) for c in filled if c is not None]))
         self._deferred = waiting
-        if not ready:
+        if not ready or self.hebo is None:
             return
         frame = self._pd.DataFrame([row for row, _ in ready], columns=list(ready[0][0]))
         y = self._np.array([costs for _, costs in ready], dtype=float)
@@ -268,7 +287,8 @@ class HEBOOptimizer:
     def __repr__(self) -> str:
         return (
             f"HEBOOptimizer({type(self.hebo).__name__}, seed={self.random_state.seed}, "
-            f"metrics={[m.name for m in self.metrics]}, observed={len(self.hebo.y)}, "
+            f"metrics={[m.name for m in self.metrics]}, "
+            f"observed={0 if self.hebo is None else len(self.hebo.y)}, "
             f"pending={len(self._pending)})"
         )
 

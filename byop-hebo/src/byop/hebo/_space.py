@@ -27,7 +27,7 @@ class HEBOSpace:
     """HEBO's ``DesignSpace`` made from byop's space, and how to read its rows back.
 
     Attributes:
-        design_space: HEBO's space.
+        design_space: HEBO's space; ``None`` when there is nothing to search.
         space: byop's space it was made from.
         fixed: The hyperparameters with one value (constants, choices of one), which HEBO does
             not see; they are put back in every configuration.
@@ -35,7 +35,7 @@ class HEBOSpace:
             sees as the labels ``"0"``, ``"1"``...
     """
 
-    design_space: DesignSpace
+    design_space: DesignSpace | None
     space: Space
     fixed: Mapping[str, Any]
     encoded: Mapping[str, tuple[Any, ...]]
@@ -94,8 +94,7 @@ def to_hebo(space: Space | Mapping[str, Any]) -> HEBOSpace:
     (HEBO takes no priors).
 
     Raises:
-        InvalidSpaceError: The space has conditions (HEBO's spaces have none), or nothing to
-            search.
+        InvalidSpaceError: The space has conditions (HEBO's spaces have none).
 
     Example:
         ```python
@@ -104,7 +103,7 @@ def to_hebo(space: Space | Mapping[str, Any]) -> HEBOSpace:
 
         space = searchable("s", space={"lr": Float(1e-4, 1e-1, log=True), "depth": (1, 8)})
         design = to_hebo(space.space()).design_space
-        assert design.para_names == ["lr", "depth"]
+        assert design is not None and design.para_names == ["lr", "depth"]
         ```
     """
     byop_space = Space.from_dict(space)
@@ -139,11 +138,11 @@ def to_hebo(space: Space | Mapping[str, Any]) -> HEBOSpace:
                 params.append({"name": name, "type": "cat", "categories": labels})
         elif isinstance(hp, Constant):
             fixed[name] = hp.value
-    if not params:
-        raise InvalidSpaceError(
-            "The space has nothing for HEBO to search: every hyperparameter is a constant."
-        )
-    design = hebo_module("hebo.design_space.design_space").DesignSpace().parse(params)
+    design = (
+        hebo_module("hebo.design_space.design_space").DesignSpace().parse(params)
+        if params
+        else None
+    )
     return HEBOSpace(design, byop_space, fixed, encoded)
 
 

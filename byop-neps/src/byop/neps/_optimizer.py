@@ -13,11 +13,13 @@ from byop.optimization import (
     Fidelity,
     IsolatedRandomState,
     Metric,
+    OptimizerExhaustedError,
     PendingTrials,
     Report,
     Trial,
     as_fidelities,
     as_metrics,
+    as_seed,
 )
 from byop.pipeline import Space
 from byop.serialization import register_type
@@ -112,7 +114,7 @@ class NePSOptimizer:
     def __init__(
         self,
         *,
-        ask_and_tell: AskAndTell,
+        ask_and_tell: AskAndTell | None,
         space: NePSSpace,
         metrics: Metric | str | Iterable[Metric | str] | Mapping[str, Any] | None = None,
         seed: int | None = None,
@@ -124,6 +126,7 @@ class NePSOptimizer:
         self.cost = cost
         self.random_state = IsolatedRandomState(seed)
         self._pending: PendingTrials[str] = PendingTrials("NePSOptimizer")
+        self._asked = 0
 
     @classmethod
     def create(
@@ -173,6 +176,7 @@ class NePSOptimizer:
                 "algorithm is the name of a NePS algorithm (e.g. 'bayesian_optimization') or "
                 f"one of neps.algorithms' functions, got {type(algorithm).__name__} {algorithm!r}."
             )
+        seed = as_seed(seed)
         neps = neps_module()
         declared = as_fidelities(fidelities)
         name = algorithm if isinstance(algorithm, str) else getattr(algorithm, "__name__", "")
@@ -194,6 +198,11 @@ class NePSOptimizer:
             space, fidelities=declared, priors=use_priors, prior_confidence=prior_confidence
         )
         random_state = IsolatedRandomState(seed)
+        if not converted.search_space.searchables and converted.fidelity is None:
+            # Nothing to search (NePS's algorithms fail on such a space): its one configuration.
+            optimizer = cls(ask_and_tell=None, space=converted, metrics=metrics, seed=seed)
+            optimizer.random_state = random_state
+            return optimizer
         with random_state:
             if algorithm == "auto":
                 algorithm = neps.optimizers.algorithms.determine_optimizer_automatically(
@@ -230,7 +239,21 @@ class NePSOptimizer:
 
     # ------------------------------------------------------------------ ask and tell
     def ask(self) -> Trial[NePSTrialInfo]:
-        """A new trial from ``AskAndTell.ask()``, with its fidelity when one is declared."""
+        """A new trial from ``AskAndTell.ask()``, with its fidelity when one is declared.
+
+        Raises:
+            OptimizerExhaustedError: The space has nothing to search and its one configuration
+                was asked already.
+        """
+        self._asked += 1
+        if self.ask_and_tell is None:
+            if self._asked > 1:
+                raise OptimizerExhaustedError(
+                    "The space has nothing to search: its one configuration, "
+                    f"{self.space.config({})}, was asked already."
+                )
+            name = self._pending.add(f"{self.PREFIX}-1", "1")
+            return self._pending.issue(Trial(name, self.space.config({}), NePSTrialInfo("1")))
         try:
             with self.random_state:
                 neps_trial = self.ask_and_tell.ask()
@@ -254,7 +277,7 @@ class NePSOptimizer:
         previous = metadata.previous_trial_id
         info = NePSTrialInfo(trial_id, None if previous is None else str(previous))
         name = self._pending.add(f"{self.PREFIX}-{trial_id}", trial_id)
-        return Trial(name, config, info, fidelities=fidelities)
+        return self._pending.issue(Trial(name, config, info, fidelities=fidelities))
 
     def tell(self, report: Report[NePSTrialInfo]) -> None:
         """Tell NePS the report (see the class for how each kind is told).
@@ -264,9 +287,11 @@ class NePSOptimizer:
             KeyError: A success lacks a declared metric, or the ``cost`` result (the trial
                 stays pending).
         """
-        name = report.trial.name
-        trial_id = self._pending.get(name)
+        trial_id = self._pending.get(report)
         result = self._result(report)
+        if self.ask_and_tell is None:
+            self._pending.pop(report)
+            return
         # No random streams swapped here: AskAndTell.tell records the result and draws nothing
         # (the algorithm runs only on ask), and the swap is most of byop's cost per trial.
         self.ask_and_tell.tell(
@@ -276,7 +301,7 @@ class NePSOptimizer:
             evaluation_duration=report.time.duration,
             traceback_str=report.traceback,
         )
-        self._pending.pop(name)
+        self._pending.pop(report)
 
     def restore(self, reports: Iterable[Report[Any]]) -> None:
         """Tell NePS the reports of an earlier run, as trials it did not ask for.
@@ -297,6 +322,10 @@ class NePSOptimizer:
             except (ValueError, KeyError) as e:
                 raise ValueError(f"Cannot restore trial {trial.name!r} into NePS: {e}") from e
             result = self._result(report, strict=False)
+            if self.ask_and_tell is None:
+                self._pending.mark_told(trial.name)
+                self._asked = max(self._asked, 1)
+                continue
             trial_id, previous = _stored_id(trial.info)
             with self.random_state:
                 if trial_id is None or trial_id in self.ask_and_tell.trials:
@@ -343,22 +372,23 @@ class NePSOptimizer:
         return result
 
     def _import_id(self, name: str, config: dict[str, Any], result: dict[str, Any]) -> str:
-        algorithm = self.ask_and_tell.optimizer
-        importer = getattr(algorithm, "import_trials", None)
+        ask_and_tell = self.ask_and_tell
+        assert ask_and_tell is not None  # restore() returns early without an algorithm
+        importer = getattr(ask_and_tell.optimizer, "import_trials", None)
         if importer is not None:
-            imported = importer([(config, result)], self.ask_and_tell.trials)
-            if imported and imported[0].id not in self.ask_and_tell.trials:
+            imported = importer([(config, result)], ask_and_tell.trials)
+            if imported and imported[0].id not in ask_and_tell.trials:
                 return str(imported[0].id)
             if not imported:
                 raise ValueError(
                     f"Cannot restore trial {name!r}: NePS's algorithm does not take it (for a "
                     "bracket algorithm, its fidelity must be one of the rungs')."
                 )
-        numbers = [int(i) for i in self.ask_and_tell.trials if i.split("_")[0].isdigit()]
+        numbers = [int(i) for i in ask_and_tell.trials if i.split("_")[0].isdigit()]
         return str(max(numbers, default=0) + 1)
 
     def __repr__(self) -> str:
-        algorithm = self.algorithm or type(self.ask_and_tell.optimizer).__name__
+        algorithm = self.algorithm or type(getattr(self.ask_and_tell, "optimizer", None)).__name__
         return (
             f"NePSOptimizer(algorithm={algorithm}, seed={self.random_state.seed}, "
             f"metrics={[m.name for m in self.metrics]}, pending={len(self._pending)})"
