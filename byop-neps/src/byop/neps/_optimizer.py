@@ -198,8 +198,9 @@ class NePSOptimizer:
             space, fidelities=declared, priors=use_priors, prior_confidence=prior_confidence
         )
         random_state = IsolatedRandomState(seed)
-        if not converted.search_space.searchables and converted.fidelity is None:
-            # Nothing to search (NePS's algorithms fail on such a space): its one configuration.
+        if not converted.search_space.searchables:
+            # Nothing to search (NePS's algorithms fail on such a space): its one configuration,
+            # at the full fidelity.
             optimizer = cls(ask_and_tell=None, space=converted, metrics=metrics, seed=seed)
             optimizer.random_state = random_state
             return optimizer
@@ -253,7 +254,13 @@ class NePSOptimizer:
                     f"{self.space.config({})}, was asked already."
                 )
             name = self._pending.add(f"{self.PREFIX}-1", "1")
-            return self._pending.issue(Trial(name, self.space.config({}), NePSTrialInfo("1")))
+            fidelity = self.space.fidelity
+            full: dict[str, float] = {}
+            if fidelity is not None:
+                high = fidelity.high
+                full[fidelity.name] = int(high) if fidelity.integer else float(high)
+            trial = Trial(name, self.space.config({}), NePSTrialInfo("1"), fidelities=full)
+            return self._pending.issue(trial)
         try:
             with self.random_state:
                 neps_trial = self.ask_and_tell.ask()
