@@ -146,7 +146,14 @@ def done(path: Path) -> set[tuple[str, str, int]]:
 
 
 def table(path: Path, checkpoints: tuple[int, ...]) -> None:
-    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    rows = []
+    seen = set()
+    for line in path.read_text().splitlines() if path.exists() else []:
+        row = json.loads(line)
+        key = (row["problem"], row["optimizer"], row["seed"])
+        if key not in seen:  # runs in parallel environments may repeat a cell: the first counts
+            seen.add(key)
+            rows.append(row)
     if not rows:
         raise SystemExit(f"no results in {path}: run the optimizers first (see --help)")
     print(f"median over seeds of the best value after n trials ({path.name})")
