@@ -145,7 +145,7 @@ def done(path: Path) -> set[tuple[str, str, int]]:
     return out
 
 
-def table(path: Path, checkpoints: tuple[int, ...]) -> None:
+def table(path: Path, checkpoints: tuple[int, ...], markdown: bool = False) -> None:
     rows = []
     seen = set()
     for line in path.read_text().splitlines() if path.exists() else []:
@@ -156,21 +156,30 @@ def table(path: Path, checkpoints: tuple[int, ...]) -> None:
             rows.append(row)
     if not rows:
         raise SystemExit(f"no results in {path}: run the optimizers first (see --help)")
-    print(f"median over seeds of the best value after n trials ({path.name})")
-    header = " | ".join(f"n={c:<7}" for c in checkpoints)
+    if not markdown:
+        print(f"median over seeds of the best value after n trials ({path.name})")
     for problem in PROBLEMS:
-        print(f"\n{problem}")
-        print(f"  {'optimizer':<14} | seeds | {header} | s/trial (optimizer)")
+        cols = ["optimizer", "seeds", *(f"n={c}" for c in checkpoints), "s/trial (optimizer)"]
+        if markdown:
+            print(f"\n**{problem}**\n")
+            print("| " + " | ".join(cols) + " |")
+            print("|" + "---|" * len(cols))
+        else:
+            print(f"\n{problem}")
+            print("  " + " | ".join(f"{c:<9}" for c in cols))
         for name in OPTIMIZERS:
             runs = [r for r in rows if r["problem"] == problem and r["optimizer"] == name]
             if not runs:
                 continue
-            cells = []
+            cells = [f"`{name}`" if markdown else name, str(len(runs))]
             for c in checkpoints:
                 bests = [min(r["values"][:c]) for r in runs if len(r["values"]) >= c]
-                cells.append(f"{statistics.median(bests):<9.4g}" if bests else f"{'-':<9}")
-            seconds = statistics.median(r["seconds_per_trial"] for r in runs)
-            print(f"  {name:<14} | {len(runs):>5} | {' | '.join(cells)} | {seconds:.3f}")
+                cells.append(f"{statistics.median(bests):.4g}" if bests else "-")
+            cells.append(f"{statistics.median(r['seconds_per_trial'] for r in runs):.3f}")
+            if markdown:
+                print("| " + " | ".join(cells) + " |")
+            else:
+                print("  " + " | ".join(f"{c:<9}" for c in cells))
 
 
 def main() -> None:
@@ -183,6 +192,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--quick", action="store_true", help="12 trials, 2 seeds")
     parser.add_argument("--table", action="store_true", help="print the table of the results")
+    parser.add_argument("--markdown", action="store_true", help="the table as markdown")
     parser.add_argument("--results", type=Path, default=None)
     args = parser.parse_args()
     if args.quick:
@@ -190,7 +200,7 @@ def main() -> None:
     path = args.results or (RESULTS.with_suffix(".quick.jsonl") if args.quick else RESULTS)
     checkpoints = tuple(c for c in CHECKPOINTS if c <= args.trials) or (args.trials,)
     if args.table:
-        table(path, checkpoints)
+        table(path, checkpoints, markdown=args.markdown)
         return
     warnings.filterwarnings("ignore")  # the libraries' notices, not measured here
     import importlib.util
