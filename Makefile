@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.byop-installed
 SOURCES := $(wildcard pyproject.toml byop-*/pyproject.toml requirements-dev.txt tests/plugins/fixtures/*/pyproject.toml)
 
-.PHONY: dev demo test lint bench docs clean
+.PHONY: dev demo test test-optimizers lint bench docs clean
 
 $(STAMP): $(SOURCES) scripts/dev-install
 	./scripts/dev-install
@@ -17,6 +17,9 @@ demo: $(STAMP)  ## run byop's main job: a parallel optimization with progress an
 
 test: $(STAMP)  ## run the whole test suite
 	BYOP_BLOCK_PLUGINS=$${BYOP_BLOCK_PLUGINS-broken} $(PY) -m pytest -q
+
+test-optimizers:  ## byop-neps and byop-hebo's tests, each in its own environment (.venv-neps, .venv-hebo)
+	./scripts/optimizer-venvs test neps hebo
 
 lint: $(STAMP)  ## ruff, mypy (strict), and the import-linter contracts (layers, privates)
 	$(VENV)/bin/ruff check .
@@ -31,4 +34,4 @@ bench: $(STAMP)  ## every benchmark, printing ratios against references from the
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist wheelhouse site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-neps .venv-hebo build dist wheelhouse site .mypy_cache .ruff_cache .pytest_cache

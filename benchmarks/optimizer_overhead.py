@@ -1,14 +1,22 @@
 """Per-trial ask + tell through byop against the native ask/tell loop, in the same run.
 
-Optuna (TPE, 200 trials) and SMAC (HPO facade, 50 trials): each loop proposes exactly the same
-configurations (checked), so the difference is byop's wrapping: building the Trial, its report,
-and translating the tell. Runs alternate native / byop / byop / native so that a drift of the
+Optuna (TPE, 200 trials), SMAC (HPO facade, 50 trials), NePS (random search and Hyperband, 200
+trials; Bayesian optimization, 8) and HEBO (Sobol design then the model, 8 trials): each loop
+proposes exactly the same configurations (checked), so the difference is byop's wrapping:
+building the Trial, its report, translating the tell, and (NePS, HEBO) the seeded random
+streams around each call into the library, which the native loop gets by seeding the global
+generators once. Runs alternate native / byop / byop / native so that a drift of the
 (shared, noisy) machine falls on both. The figure per side is its fastest run (the least
 disturbed by other work on the machine); the mean of its runs is printed beside it.
 
 Target: ratio byop / native <= 1.05.
 
+Each part runs where its library is installed: NePS in .venv-neps, HEBO in .venv-hebo
+(scripts/optimizer-venvs install), Optuna and SMAC in .venv (and .venv-hebo).
+
 Run: .venv/bin/python benchmarks/optimizer_overhead.py [--quick]
+     .venv-neps/bin/python benchmarks/optimizer_overhead.py [--quick]
+     .venv-hebo/bin/python benchmarks/optimizer_overhead.py [--quick]
 """
 
 from __future__ import annotations
@@ -114,6 +122,93 @@ def smac_byop(n: int, seed: int) -> list[dict[str, Any]]:
     return configs
 
 
+# ---------------------------------------------------------------------- neps, hebo
+def _seed_globals(seed: int) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+NEPS_BO = {"initial_design_size": 4, "num_restarts": 2, "n_initial_start_points": 32}
+
+
+def neps_native(algorithm: str, **options: Any) -> Callable[[int, int], list[dict[str, Any]]]:
+    def loop(n: int, seed: int) -> list[dict[str, Any]]:
+        import neps
+
+        from byop.neps import to_neps
+        from byop.optimization import Fidelity
+
+        fidelities = [Fidelity("epochs", 1, 27, integer=True)] if algorithm == "hyperband" else []
+        converted = to_neps(SPACE, fidelities=fidelities)
+        _seed_globals(seed)
+        at = neps.AskAndTell(getattr(neps.algorithms, algorithm)(converted.search_space, **options))
+        raw = []
+        for _ in range(n):
+            trial = at.ask()
+            raw.append(trial.config)
+            at.tell(trial, objective(trial.config))
+        return [converted.config(c) for c in raw]
+
+    return loop
+
+
+def neps_byop(algorithm: str, **options: Any) -> Callable[[int, int], list[dict[str, Any]]]:
+    def loop(n: int, seed: int) -> list[dict[str, Any]]:
+        from byop.optimization import Fidelity, create_optimizer
+
+        if algorithm == "hyperband":
+            options["fidelities"] = Fidelity("epochs", 1, 27, integer=True)
+        optimizer = create_optimizer("neps", space=SPACE, seed=seed, algorithm=algorithm, **options)
+        configs = []
+        for _ in range(n):
+            trial = optimizer.ask()
+            configs.append(dict(trial.config))
+            with trial.begin():
+                report = trial.success(cost=objective(dict(trial.config)))
+            optimizer.tell(report)
+        return configs
+
+    return loop
+
+
+def hebo_native(n: int, seed: int) -> list[dict[str, Any]]:
+    import numpy as np
+    from hebo.optimizers.hebo import HEBO
+
+    from byop.hebo import to_hebo
+
+    converted = to_hebo(SPACE)
+    _seed_globals(seed)
+    optimizer = HEBO(converted.design_space, scramble_seed=seed)
+    raw = []
+    for _ in range(n):
+        row = optimizer.suggest(n_suggestions=1)
+        raw.append(row)
+        config = row.to_dict("records")[0]
+        optimizer.observe(row, np.array([[objective(config)]]))
+    return [converted.config(r.to_dict("records")[0]) for r in raw]
+
+
+def hebo_byop(n: int, seed: int) -> list[dict[str, Any]]:
+    from byop.optimization import create_optimizer
+
+    optimizer = create_optimizer("hebo", space=SPACE, seed=seed)
+    configs = []
+    for _ in range(n):
+        trial = optimizer.ask()
+        configs.append(dict(trial.config))
+        with trial.begin():
+            report = trial.success(cost=objective(dict(trial.config)))
+        optimizer.tell(report)
+    return configs
+
+
 def same(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:
     return [{k: str(v) for k, v in c.items()} for c in a] == [
         {k: str(v) for k, v in c.items()} for c in b
@@ -159,19 +254,48 @@ def compare(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer trials (a smoke run)")
+    parser.add_argument(
+        "--only", nargs="*", help="optuna, smac, neps, hebo (default: all installed)"
+    )
     args = parser.parse_args()
+    import importlib.util
     import logging
+    import warnings
 
-    import optuna
+    warnings.filterwarnings("ignore")  # the libraries' deprecation notices, not measured here
+    wanted = set(args.only or ["optuna", "smac", "neps", "hebo"])
+    installed = {
+        name: importlib.util.find_spec(name) is not None
+        and importlib.util.find_spec(f"byop.{name}")
+        for name in ("optuna", "smac", "neps", "hebo")
+    }
+    for name in sorted(wanted):
+        if not installed[name]:
+            print(f"{name:<16} not installed here: skipped (see this file's docstring)")
+    quick = args.quick
+    if "optuna" in wanted and installed["optuna"]:
+        import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    logging.getLogger("smac").setLevel(logging.WARNING)
-    if args.quick:
-        compare("Optuna TPE", optuna_native, optuna_byop, 30, 2)
-        compare("SMAC HPO facade", smac_native, smac_byop, 8, 2)
-        return
-    compare("Optuna TPE", optuna_native, optuna_byop, 200, 4)
-    compare("SMAC HPO facade", smac_native, smac_byop, 50, 4)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        compare("Optuna TPE", optuna_native, optuna_byop, 30 if quick else 200, 2 if quick else 4)
+    if "smac" in wanted and installed["smac"]:
+        logging.getLogger("smac").setLevel(logging.WARNING)
+        compare("SMAC HPO facade", smac_native, smac_byop, 8 if quick else 50, 2 if quick else 4)
+    if "neps" in wanted and installed["neps"]:
+        for title, algorithm, options, n, rounds in (
+            ("NePS random", "random_search", {}, 200, 4),
+            ("NePS hyperband", "hyperband", {}, 200, 4),
+            ("NePS BO", "bayesian_optimization", NEPS_BO, 8, 2),
+        ):
+            compare(
+                title,
+                neps_native(algorithm, **options),
+                neps_byop(algorithm, **options),
+                max(2, n // 10) if quick else n,
+                2 if quick else rounds,
+            )
+    if "hebo" in wanted and installed["hebo"]:
+        compare("HEBO", hebo_native, hebo_byop, 6 if quick else 8, 2)
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def run_blocks(root: Path) -> int:
     ]
     if importlib.util.find_spec("byop.dashboard") is not None:
         pages.append(root / "docs" / "guides" / "dashboard.md")
-    for integration in ("configspace", "optuna", "smac", "dask", "ray", "sklearn", "airflow"):
+    for integration in ("configspace", "optuna", "smac", "neps", "hebo", "dask", "ray", "sklearn", "airflow"):
         page = root / "docs" / "integrations" / f"{integration}.md"
         if page.exists() and importlib.util.find_spec(f"byop.{integration}") is not None:
             pages.append(page)
@@ -141,7 +141,7 @@ def smoke_optimizers(extra: str) -> None:
         if close is not None:
             close()
         print(f"  create_optimizer({name!r}) ran 5 trials ({time.perf_counter() - t0:.1f}s)")
-    for missing in sorted({"smac", "optuna"} - wanted):
+    for missing in sorted({"smac", "optuna", "neps", "hebo"} - wanted):
         try:
             create_optimizer(missing, space=space, seed=1)
         except UnknownOptimizerError as e:

@@ -43,6 +43,7 @@ from byop.optimization._optimizer import (
 )
 from byop.optimization._pending import PendingTrials
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
+from byop.optimization._random_state import IsolatedRandomState
 from byop.optimization._report import (
     CrashReport,
     FailReport,
@@ -62,6 +63,7 @@ __all__ = [
     "ForeignException",
     "Hyperband",
     "InvalidReportError",
+    "IsolatedRandomState",
     "MFTrialInfo",
     "Metric",
     "MultiFidelityOptimizer",
