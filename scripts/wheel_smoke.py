@@ -91,7 +91,17 @@ def run_blocks(root: Path) -> int:
     ]
     if importlib.util.find_spec("byop.dashboard") is not None:
         pages.append(root / "docs" / "guides" / "dashboard.md")
-    for integration in ("configspace", "optuna", "smac", "neps", "hebo", "dask", "ray", "sklearn", "airflow"):
+    for integration in (
+        "configspace",
+        "optuna",
+        "smac",
+        "neps",
+        "hebo",
+        "dask",
+        "ray",
+        "sklearn",
+        "airflow",
+    ):
         page = root / "docs" / "integrations" / f"{integration}.md"
         if page.exists() and importlib.util.find_spec(f"byop.{integration}") is not None:
             pages.append(page)
