@@ -44,7 +44,7 @@ def list_plugins() -> list[PluginInfo]:
 def registry(kind: Kind) -> dict[str, Registration]:
     """Name to `Registration` for one kind.
 
-    Kinds: ``optimizers``, ``samplers``, ``space_parsers``, ``backends``, ``builders``.
+    Kinds: ``optimizers``, ``samplers``, ``space_parsers``, ``backends``, ``builders``, ``pruners``.
     """
     return plugin_system().registry(kind)
 
