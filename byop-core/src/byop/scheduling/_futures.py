@@ -21,7 +21,7 @@ from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import CallCancelledError, NotPicklableError
 from byop.scheduling._execute import Outcome, execute_in_thread, execute_in_worker_thread
 from byop.scheduling._inbox import Inbox
-from byop.scheduling._links import ProgressServer, local_link
+from byop.scheduling._links import ProgressServer, address_toward, local_link
 from byop.scheduling._names import function_label
 from byop.scheduling._threads import WorkerThreads
 
@@ -61,6 +61,13 @@ class FutureBackend(ABC):
         if server is None:
             server = self._progress = ProgressServer(self._on_progress, self.progress_host)
         return server.link(call.id)
+
+    def listen_toward(self, host: str) -> None:
+        """Hear progress on this machine's address toward ``host``; for subclasses' `start`.
+
+        ``host`` is the engine's scheduler or head: its workers reach this machine the same way.
+        """
+        self.progress_host = address_toward(host)
 
     def _on_progress(self, call_id: int, step: float, values: dict[str, Any]) -> bool:
         with self._lock:

@@ -151,3 +151,18 @@ def local_link(call: Any) -> Callable[..., bool]:
         return bool(task.progress(call, step, values))
 
     return link
+
+
+def address_toward(host: str) -> str:
+    """This machine's address as ``host`` sees it (no packet is sent): where to listen."""
+    import socket
+
+    if host in ("localhost", "::1", "") or host.startswith("127."):
+        return "127.0.0.1"
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((host, 9))
+            address: str = probe.getsockname()[0]
+    except OSError:
+        return socket.gethostbyname(socket.gethostname())
+    return address
