@@ -29,7 +29,7 @@ def _scheduler(name: str, request: pytest.FixtureRequest) -> Scheduler:
 
         return Scheduler(ProcessPoolExecutor(2))
     if name != "dask-local":
-        services.need(name.split("-")[0])
+        services.need(name.split("-", maxsplit=1)[0])
     return services.remote_scheduler(name, request)
 
 

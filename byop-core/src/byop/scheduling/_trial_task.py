@@ -246,6 +246,7 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         should stop (`Trial.report_progress`); none: trials never stop early. Called with
         `progress_lock` held, from the thread the back end hears the report in."""
         self.progress_lock = threading.RLock()
+        self._judge_errors: dict[int, Exception] = {}
 
     def _remote(self) -> Callable[..., Any]:
         return self._runner
@@ -272,7 +273,9 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         """The call's trial reported progress: what `progress_judge` answers.
 
         The main process's trial keeps it too (``trial.progress``). Once a trial was told to
-        stop, it is not judged again.
+        stop, it is not judged again. A judge that raises stops the trial; its exception is
+        then the call's error for the scheduler (its task-error policy: by default the run
+        raises it), once the trial's report is emitted.
         """
         trial: Trial[Any] = call.args[0]
         with self.progress_lock:
@@ -284,9 +287,11 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
                 return False
             try:
                 stop = bool(judge(trial, step, values))
-            except BaseException:
-                trial._stop = True  # the worker is told to stop; the run sees the error
-                raise
+            except Exception as e:
+                # The trial is told to stop, and the error is the run's (at its report, in the
+                # scheduler's thread, whatever thread heard the progress): never the trial's.
+                self._judge_errors.setdefault(call.id, e)
+                stop = True
             trial._stop = stop
             return stop
 
@@ -308,7 +313,8 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         """Emit the trial's report: ``on_report``, then its status's event and any limit's.
 
         Returns:
-            ``None``: a trial's failures are reports, never exceptions for the scheduler.
+            ``None``: a trial's failures are reports, never exceptions for the scheduler; only
+            an exception of `progress_judge` is returned.
         """
         self.n_running -= 1
         if self.on_done.subscriptions:
@@ -334,6 +340,8 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
                 self.on_wall_time_limit.emit(call, error)
         if call.state is CallState.CANCELLED:
             self.on_cancelled.emit(call)
+        if self._judge_errors:
+            return self._judge_errors.pop(call.id, None)
         return None
 
     def _report(self, call: Call) -> Report[Any]:
