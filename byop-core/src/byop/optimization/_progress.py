@@ -42,4 +42,4 @@ def check_progress(name: str, step: Any, values: dict[str, Any]) -> float:
             values[key] = float(value)
     if type(step) is not int and type(step) is not float:
         return int(step) if isinstance(step, numbers.Integral) else float(step)
-    return step  # type: ignore[no-any-return]
+    return step

@@ -176,7 +176,7 @@ class SuccessiveHalvingPruner:
         self._judged: dict[str, int] = {}  # trial -> rungs it passed
 
     def _rung_step(self, k: int) -> float:
-        return self.min_step * self.eta**k
+        return float(self.min_step * self.eta**k)
 
     def should_stop(self, trial: Trial[Any], step: float, values: Mapping[str, Any]) -> bool:
         """At each rung the trial reaches, compare it with the values that reached it."""

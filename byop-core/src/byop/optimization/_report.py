@@ -188,7 +188,7 @@ class PrunedReport(Report[Info]):
     def step(self) -> float | None:
         """The step of the trial's last progress report, if it made one."""
         step = self.results.get(STEP)
-        return None if step is None else step  # type: ignore[no-any-return]
+        return None if step is None else float(step) if not isinstance(step, int) else step
 
 
 STEP = "step"

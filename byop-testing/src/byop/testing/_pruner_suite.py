@@ -67,7 +67,7 @@ class PrunerConformance:
         """Run the curves through ``pruner``; each trial's answers, and where it stopped."""
         out: dict[str, Any] = {}
         for name, base in curves(steps=self.steps):
-            trial = Trial(name=name, config={"base": base})
+            trial: Trial[Any] = Trial(name=name, config={"base": base})
             answers = []
             for step in range(1, self.steps + 1):
                 value = sign * (base + 1 / step)
@@ -124,7 +124,7 @@ class PrunerConformance:
         for trial, end in _every_end():
             pruner.should_stop(trial, 1, {"cost": 1.0})
             pruner.tell(end(trial))
-        unseen = Trial(name="never-reported", config={})
+        unseen: Trial[Any] = Trial(name="never-reported", config={})
         pruner.tell(unseen.success(cost=1.0))
 
 
