@@ -280,7 +280,7 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         trial: Trial[Any] = call.args[0]
         with self.progress_lock:
             trial._progress = (step, values)
-            if trial._stop:
+            if trial._stop or call.done():  # told already, or cut off by the end of the run
                 return True
             judge = self.progress_judge
             if judge is None:

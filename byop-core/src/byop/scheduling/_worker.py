@@ -16,6 +16,7 @@ import ctypes.util
 import os
 import pickle
 import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -160,16 +161,18 @@ def _pipe_link(channel: Channel, running: list[int]) -> Callable[..., bool]:
     ``running`` holds the running call's id, and whether the main process said to close
     (then the worker ends after the call).
     """
+    lock = threading.Lock()  # threads of one call take turns: one question, one answer
 
     def link(trial: Any, step: float, values: dict[str, Any]) -> bool:
-        if running[1]:
-            return True
-        channel.send((running[0], step, values))
-        answer = channel.recv()
-        if answer is None or (answer := load(answer)) is None:
-            running[1] = 1
-            return True
-        return bool(answer)
+        with lock:
+            if running[1]:
+                return True
+            channel.send((running[0], step, values))
+            answer = channel.recv()
+            if answer is None or (answer := load(answer)) is None:
+                running[1] = 1
+                return True
+            return bool(answer)
 
     return link
 
