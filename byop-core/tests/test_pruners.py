@@ -238,3 +238,30 @@ def test_history_and_summary_with_pruned_reports():
     assert history.best().trial.name == "s"  # a pruned trial never ranks
     assert "pruned" in summary(history)
     assert "pruned" not in summary(History([Trial(name="s", config={}).success(cost=0.5)]))
+
+
+class Counting:
+    def __init__(self):
+        self.judged: list[tuple[str, float]] = []
+        self.told: list[str] = []
+
+    def should_stop(self, trial, step, values):
+        self.judged.append((trial.name, step))
+        return False
+
+    def tell(self, report):
+        self.told.append(report.trial.name)
+
+
+def test_a_resumed_run_gives_its_pruner_the_earlier_trials_progress(tmp_path):
+    store = tmp_path / "run.jsonl"
+    common = {"seed": 0, "backend": "threads", "store": store, "progress": "off"}
+    first = Counting()
+    optimize(curve, {"x": (-5.0, 5.0)}, max_trials=4, pruner=first, **common)
+    assert len(first.judged) == 4 * 7 and len(first.told) == 4
+    again = Counting()
+    optimize(curve, {"x": (-5.0, 5.0)}, max_trials=4, pruner=again, **common)
+    assert again.judged == first.judged and again.told == first.told
+    from byop.history import read_store
+
+    assert sorted(read_store(store).progress) == sorted(first.told)

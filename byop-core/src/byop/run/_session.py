@@ -43,6 +43,7 @@ class RunSession:
         # Set when the run starts.
         self.optimizer: Any = None
         self.pruner: Pruner | None = None
+        self.curves: dict[str, list[tuple[float, dict[str, Any]]]] = {}  # running trials' progress
         self.store: RunStore | None = None
         self.history: History
         self.progress: Progress
@@ -122,7 +123,11 @@ class RunSession:
         self.finished = len(earlier)
         self.optimizer = optimizer
         if settings.pruner is not None:
-            self.pruner = create_pruner(settings.pruner, metric=settings.metrics[0])
+            self.pruner = pruner = create_pruner(settings.pruner, metric=settings.metrics[0])
+            for report in earlier:  # the earlier sessions' trials, as the pruner saw them
+                for step, values in stored.progress.get(report.trial.name, ()) if stored else ():
+                    pruner.should_stop(report.trial, step, values)
+                pruner.tell(report)
         self.store = store
         self.progress = Progress(
             total=budget.max_trials,
@@ -234,6 +239,8 @@ class RunSession:
     def _on_report(self, report: Report[Any]) -> None:
         self.running -= 1
         name = report.trial.name
+        with self.task.progress_lock:
+            curve = self.curves.pop(name, None)
         rerun = name in self.rerun_names
         if rerun:
             self.reruns_out -= 1
@@ -242,7 +249,8 @@ class RunSession:
             self.still_running += report.exception.still_running
             return
         if self.store is not None:
-            self.store.reported(report)  # first: what the optimizer is told is never lost
+            # First: what the optimizer is told is never lost.
+            self.store.reported(report, progress=curve)
         with self.task.progress_lock:  # never while a progress report is being judged
             if rerun:
                 self.optimizer.restore([report])
@@ -260,6 +268,7 @@ class RunSession:
 
         Both see every progress report (each keeps what it needs); either may stop the trial.
         """
+        self.curves.setdefault(trial.name, []).append((step, values))
         stop = False
         if self.pruner is not None:
             stop = bool(self.pruner.should_stop(trial, step, values))
