@@ -65,6 +65,7 @@ class OptunaPruner:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # notes on samplers and experimental APIs
                 self.study = optuna.create_study(
+                    study_name="byop-pruner",  # Hyperband's brackets hash it: same name, same run
                     direction=direction,
                     pruner=pruner,
                     sampler=optuna.samplers.RandomSampler(seed=0),
