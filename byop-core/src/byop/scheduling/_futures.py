@@ -50,12 +50,14 @@ class FutureBackend(ABC):
         self._lock = threading.Lock()
         self._progress: ProgressServer | None = None
 
-    def progress_link(self, call: Call) -> Callable[..., bool]:
+    def progress_link(self, call: Call) -> Callable[..., bool] | None:
         """The link by which the call's trial reports progress (`Trial.report_progress`).
 
-        By default a link that travels with the trial to wherever the engine runs it, and
-        connects back to a server this back end starts on `progress_host` at its first call.
-        An engine that runs calls in this process returns `local_link`'s instead.
+        By default a link that travels with the trial to wherever the engine runs it (pickled
+        with it), and connects back to a server this back end starts on `progress_host` at
+        its first call. An engine that runs calls in this process returns `local_link`'s
+        instead; one whose calls cannot reach back (or that does not pickle the trial)
+        returns ``None``: its trials' ``report_progress`` then answers ``False``.
         """
         server = self._progress
         if server is None:
@@ -132,8 +134,8 @@ class FutureBackend(ABC):
 
     def submit(self, call: Call) -> None:
         """Launch the call on the engine; it is running until its end arrives."""
-        if call.task.reports_progress:
-            call.task.attach_progress(call, self.progress_link(call))
+        if call.task.reports_progress and (link := self.progress_link(call)) is not None:
+            call.task.attach_progress(call, link)
         key, handle = self.launch(call)
         call.handle = handle
         call.state = CallState.RUNNING
@@ -222,7 +224,7 @@ class ExecutorBackend(FutureBackend):
     def _own_threads(self) -> bool:
         return self.owned and isinstance(self.executor, WorkerThreads)
 
-    def progress_link(self, call: Call) -> Callable[..., bool]:
+    def progress_link(self, call: Call) -> Callable[..., bool] | None:
         """Straight to the task for threads; through a server for a process pool."""
         if isinstance(self.executor, ProcessPoolExecutor):
             return super().progress_link(call)
