@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import threading
 from collections.abc import Callable
-from multiprocessing.connection import Client, Connection, Listener
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 worker_link: Callable[..., bool] | None = None
 """The link of this process's trials when nothing else gives them one (a byop worker's pipe)."""
@@ -36,6 +37,9 @@ class ProgressServer:
     """
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1") -> None:
+        import secrets  # loaded with the first engine that runs trials, never on import
+        from multiprocessing.connection import Listener
+
         self._handler = handler
         self._key = secrets.token_bytes(32)
         self._listener = Listener((host, 0), authkey=self._key)
@@ -120,6 +124,8 @@ class RemoteLink:
         with _connections_lock:
             connection = _connections.get(where, ...)
         if connection is ...:
+            from multiprocessing.connection import Client
+
             try:
                 connection = Client(self.address, authkey=self.key)
             except (OSError, EOFError, ValueError):
