@@ -165,6 +165,7 @@ class DaskBackend(FutureBackend):
         self._owns_client = False
         self._packs = PackedFunctions()
         self._specs: dict[str, Any] = {}  # function key -> its scattered spec (a Dask future)
+        self._resent: set[int] = set()  # calls Dask dropped once, submitted again
         self._previous_handlers: dict[str, Any] = {}
         self._topics_lock = threading.Lock()
         self._listening = False
@@ -333,6 +334,12 @@ class DaskBackend(FutureBackend):
                 continue  # already ended: cancelled, or its worker was lost
             if item.status == "finished":
                 finished.append(call)
+            elif item.status == "cancelled" and call.id not in self._resent:
+                # Not byop's cancellation (a call byop cancels has ended already): Dask
+                # dropped it, as it does a call whose function's data was lost with a worker.
+                # It never ran, so it is submitted once more (its data scattered again).
+                self._resent.add(call.id)
+                self.submit(call)
             else:
                 self._record_failure(call, item)
                 out.append(call)
