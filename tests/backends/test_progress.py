@@ -27,7 +27,9 @@ def _scheduler(name: str, request: pytest.FixtureRequest) -> Scheduler:
     if name == "process-pool":
         from concurrent.futures import ProcessPoolExecutor
 
-        return Scheduler(ProcessPoolExecutor(2))
+        pool = ProcessPoolExecutor(2)  # the user's: byop leaves it up, the test shuts it down
+        request.addfinalizer(lambda: pool.shutdown(wait=True, cancel_futures=True))
+        return Scheduler(pool)
     if name != "dask-local":
         services.need(name.split("-", maxsplit=1)[0])
     return services.remote_scheduler(name, request)
