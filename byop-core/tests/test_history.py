@@ -75,6 +75,7 @@ def test_counts_and_filters():
         ReportStatus.SUCCESS: 4,
         ReportStatus.FAIL: 1,
         ReportStatus.CRASHED: 1,
+        ReportStatus.PRUNED: 0,
     }
     assert history.filter("success").names() == ["a", "c", "e", "f"]
     assert history.filter(["fail", ReportStatus.CRASHED]).names() == ["b", "d"]

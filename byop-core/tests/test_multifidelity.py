@@ -177,3 +177,17 @@ def test_clear_errors():
     trial = asha.ask()
     with pytest.raises(KeyError, match="accuracy"):
         asha.tell(trial.success(cost=1.0))
+
+
+def test_a_pruned_trial_is_never_promoted():
+    asha = ASHA(space=SPACE, fidelities=[EPOCHS], seed=0)
+    trials = [asha.ask() for _ in range(3)]
+    best = min(trials, key=loss)
+    best.report_progress(1, cost=0.0)  # it looked best, and was stopped all the same
+    asha.tell(best.prune())
+    for t in trials:
+        if t is not best:
+            asha.tell(t.success(cost=loss(t)))
+    promoted = asha.ask()
+    assert promoted.fidelities["epochs"] == 3
+    assert promoted.config != best.config

@@ -31,7 +31,7 @@ def test_builtins_register_through_the_hooks():
     core = [p for p in s.plugins() if p.distribution == "byop-core"]
     assert [p.name for p in core] == ["byop.optimization", "byop.pipeline", "byop.scheduling"]
     assert all(p.ok for p in core)
-    assert core[0].hooks == ("register_optimizers",)
+    assert core[0].hooks == ("register_optimizers", "register_pruners")
     assert set(s.available("backends")) == {"processes", "threads", "sequential"}
 
 

@@ -211,3 +211,13 @@ def test_every_public_docstring_example_runs(tmp_path, monkeypatch):
     assert len(examples) >= 2
     for code in examples:
         exec(compile(code, "<docstring>", "exec"), {"__name__": "__main__"})
+
+
+def test_a_pruned_trial_is_told_as_the_worst():
+    accuracy = Metric("accuracy", minimize=False, bounds=(0.0, 1.0))
+    optimizer = HEBOOptimizer.create(space=SPACE, seed=0, metrics=accuracy, **DESIGN)
+    first, second = optimizer.ask(), optimizer.ask()
+    optimizer.tell(first.success(accuracy=0.8))
+    second.report_progress(3, accuracy=0.5)
+    optimizer.tell(second.prune())
+    assert optimizer.hebo.y.reshape(-1).tolist() == [-0.8, 0.0]

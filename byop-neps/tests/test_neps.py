@@ -389,3 +389,13 @@ def test_wrong_algorithm_types_and_options_say_what_is_accepted():
         "neps", space=mixed_space(), seed=np.int64(3), algorithm="random_search"
     )
     assert optimizer.random_state.seed == 3
+
+
+def test_a_pruned_trial_is_a_failed_evaluation():
+    optimizer = NePSOptimizer.create(space=mixed_space(), seed=0, algorithm="random_search")
+    trial = optimizer.ask()
+    trial.report_progress(2, cost=0.7)
+    optimizer.tell(trial.prune())
+    report = optimizer.ask_and_tell.trials[trial.info.id].report
+    assert report.err is not None and "pruned" in str(report.err)
+    assert optimizer.ask() is not None  # it goes on

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any, ClassVar
 
 import optuna
 import pytest
@@ -21,7 +22,12 @@ from byop.pipeline import (
     Space,
     searchable,
 )
-from byop.testing import ConditionalSpaceConformance, OptimizerConformance, cost_of
+from byop.testing import (
+    ConditionalSpaceConformance,
+    OptimizerConformance,
+    PrunerConformance,
+    cost_of,
+)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -303,3 +309,77 @@ def test_loading_the_plugin_does_not_import_optuna():
         "assert 'optuna' not in sys.modules, 'optuna was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------- early stopping
+def test_a_pruned_trial_is_told_pruned_with_its_last_value_and_restored_so():
+    optimizer = OptunaOptimizer.create(space={"x": (0.0, 1.0)}, seed=0)
+    trial = optimizer.ask()
+    trial.report_progress(4, cost=0.75)
+    report = trial.prune()
+    optimizer.tell(report)
+    (frozen,) = optimizer.study.trials
+    assert frozen.state is TrialState.PRUNED and frozen.intermediate_values == {4: 0.75}
+    later = OptunaOptimizer.create(space={"x": (0.0, 1.0)}, seed=0)
+    later.restore([report])
+    (restored,) = later.study.trials
+    assert restored.state is TrialState.PRUNED and restored.intermediate_values == {4: 0.75}
+
+
+def test_the_studys_own_pruner_judges_progress():
+    study = optuna.create_study(pruner=optuna.pruners.ThresholdPruner(upper=1.0))
+    optimizer = OptunaOptimizer(study=study, space={"x": (0.0, 1.0)})
+    trial = optimizer.ask()
+    assert optimizer.should_stop(trial, 1, {"cost": 0.5}) is False
+    assert optimizer.should_stop(trial, 2, {"cost": 5.0}) is True
+    assert optimizer.should_stop(trial, 2.5, {"cost": 5.0}) is False  # not a whole step
+    quiet = OptunaOptimizer(
+        study=optuna.create_study(pruner=optuna.pruners.NopPruner()), space={"x": (0.0, 1.0)}
+    )
+    assert quiet.should_stop(quiet.ask(), 1, {"cost": 1e9}) is False
+
+
+class TestOptunaMedianPruner(PrunerConformance):
+    pruner_name = "optuna.median"
+    options: ClassVar[dict[str, Any]] = {"n_startup_trials": 3}
+
+
+class TestOptunaSuccessiveHalvingPruner(PrunerConformance):
+    pruner_name = "optuna.successive_halving"
+
+
+class TestOptunaHyperbandPruner(PrunerConformance):
+    pruner_name = "optuna.hyperband"
+    options: ClassVar[dict[str, Any]] = {"min_resource": 1, "max_resource": 9}
+
+
+def test_optuna_pruners_refuse_what_they_cannot_take():
+    from byop.optimization import create_pruner
+    from byop.optuna import OptunaPruner
+
+    with pytest.raises(TypeError, match="optuna.pruners"):
+        OptunaPruner(object())
+    pruner = create_pruner("optuna.median")
+    with pytest.raises(TypeError, match="whole steps"):
+        pruner.should_stop(Trial(name="t", config={}), 0.5, {"cost": 1.0})
+
+
+def test_optuna_pruners_with_any_optimizer():
+    from byop.run import optimize
+
+    def curve(trial):
+        for step in range(1, 10):
+            if trial.report_progress(step, cost=trial.config["x"] + 1 / step):
+                return trial.prune()
+        return trial.success(cost=trial.config["x"])
+
+    history = optimize(
+        curve,
+        {"x": (0.0, 1.0)},
+        seed=0,
+        max_trials=20,
+        backend="threads",
+        progress="off",
+        pruner="optuna.median",
+    )
+    assert history.counts()["pruned"] > 0

@@ -101,6 +101,17 @@ def test_tell_maps_reports_to_statuses_and_costs():
     assert "MemoryError: memory limit" in values[4].additional_info["traceback"]
 
 
+def test_a_pruned_trial_is_told_the_cost_of_its_last_values():
+    optimizer = SMACOptimizer.create(space=SPACE, seed=1, crash_cost=1000.0)
+    reached, silent = optimizer.ask(), optimizer.ask()
+    reached.report_progress(3, cost=0.8)
+    optimizer.tell(reached.prune())
+    optimizer.tell(silent.prune())  # it reported nothing
+    assert statuses(optimizer) == [(StatusType.SUCCESS, 0.8), (StatusType.CRASHED, 1000.0)]
+    first = next(iter(optimizer.facade.runhistory.values()))
+    assert first.additional_info["pruned_at_step"] == 3
+
+
 def test_limit_errors_are_told_by_their_builtin_category():
     class MemoryLimitExceeded(MemoryError):
         pass

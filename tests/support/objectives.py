@@ -316,3 +316,21 @@ class LoadCounter:
         import os
 
         return len(self.data), os.getpid()
+
+
+def learning_curve(trial: Trial[Any]) -> Any:
+    """Reports ``cost = x + 1/step`` for steps 1 to ``steps``; stops when told (or raises).
+
+    With ``"raise": True`` it lets `TrialPruned` propagate (``trial.raise_if_pruned()``);
+    the answers it got are in its report (``answers``), so tests see them come back.
+    """
+    x = float(trial.config["x"])
+    answers = []
+    for step in range(1, int(trial.config.get("steps", 6)) + 1):
+        stop = trial.report_progress(step, cost=x + 1 / step)
+        answers.append(stop)
+        if trial.config.get("raise"):
+            trial.raise_if_pruned()
+        elif stop:
+            return trial.prune()
+    return trial.success(cost=x + 1 / step, answers=len(answers))

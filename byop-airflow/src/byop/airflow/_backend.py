@@ -150,6 +150,12 @@ class AirflowBackend(FutureBackend):
         self._rest = None
 
     # ---------------------------------------------------------------- calls
+    def progress_link(self, call: Call) -> None:
+        """None: a trial crosses as JSON, and its DAG run does not reach back to this process.
+
+        Its ``trial.report_progress`` keeps the values and answers ``False`` (never stopped).
+        """
+
     def launch(self, call: Call) -> tuple[Hashable, Any]:
         """Trigger a run of the trial DAG with the call in its ``conf``."""
         if self._rest is None:

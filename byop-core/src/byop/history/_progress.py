@@ -259,9 +259,11 @@ class Progress:
             if self._best is not None
             else "no best yet"
         )
+        pruned = self._counts.get(ReportStatus.PRUNED, 0)
         return (
             f"{best}, {self._counts[ReportStatus.FAIL]} failed, "
             f"{self._counts[ReportStatus.CRASHED]} crashed"
+            + (f", {pruned} pruned" if pruned else "")
         )
 
     def _fraction(self) -> float | None:
@@ -287,6 +289,8 @@ class Progress:
             f" {done}{of}  {clock}  {best}  fail {self._counts[ReportStatus.FAIL]}"
             f"  crash {self._counts[ReportStatus.CRASHED]}"
         )
+        if pruned := self._counts.get(ReportStatus.PRUNED, 0):
+            tail += f"  pruned {pruned}"
         fraction = self._fraction()
         head = self.title
         room = width - len(head) - len(tail) - 4

@@ -57,6 +57,20 @@ def _budget(data: Any) -> Budget:
         raise _DamageError(f"invalid budget: {e}") from e
 
 
+def _curve(data: Any) -> list[tuple[float, dict[str, Any]]]:
+    """A report record's ``progress``: ``[[step, {values}], ...]``; what is malformed is left."""
+    if not isinstance(data, list):
+        return []
+    return [
+        (item[0], dict(item[1]))
+        for item in data
+        if isinstance(item, list)
+        and len(item) == 2
+        and isinstance(item[0], int | float)
+        and isinstance(item[1], dict)
+    ]
+
+
 class _Reader:
     """Folds records into a `StoredRun`."""
 
@@ -102,6 +116,9 @@ class _Reader:
                 raise _DamageError(f"a second report of trial {name!r}")
             self.reported.add(name)
             self.run.reports.append(report)
+            curve = _curve(record.get("progress"))
+            if curve:
+                self.run.progress[name] = curve
         elif kind == "end" and self.session is not None:
             status = record.get("status")
             self.session["ended"] = float(at)

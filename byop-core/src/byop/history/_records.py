@@ -15,7 +15,9 @@ The records, in order:
   metadata: optimizer name, seed, space, metrics, budget, objective, byop's version.
 - ``session``: each time a process opens the store for writing (creation, each resume).
 - ``started``: a trial submitted for evaluation, written as soon as the back end took it.
-- ``report``: a trial's report, written as it arrives, through byop's serialization.
+- ``report``: a trial's report, written as it arrives, through byop's serialization; in a run
+  with a pruner, with the trial's intermediate results too (``progress``: ``[[step,
+  {values}], ...]``), so that a resumed run's pruner knows them.
 - ``end``: the session ended normally, with why (a run that is killed writes none).
 
 A trial that has a ``started`` record and no ``report`` was in flight when its run died;
@@ -141,6 +143,8 @@ class StoredRun:
         sessions: The writing sessions, oldest first.
         problems: What reading dropped or skipped (a torn last line, damaged lines), in words.
         valid_bytes: The length of the file up to the end of its last intact record.
+        progress: Each trial's intermediate results (``trial.report_progress``), by name, as
+            ``(step, values)`` in order, for the trials of runs with a pruner.
     """
 
     path: Path
@@ -150,6 +154,7 @@ class StoredRun:
     sessions: list[Session] = field(factory=list)
     problems: list[str] = field(factory=list)
     valid_bytes: int = 0
+    progress: dict[str, list[tuple[float, dict[str, Any]]]] = field(factory=dict)
 
     @property
     def in_flight(self) -> list[Trial[Any]]:

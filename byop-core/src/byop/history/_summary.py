@@ -80,6 +80,8 @@ def summary(
     width = max(len(s.value) for s in ReportStatus)
     lines.append(f"  {'status'.ljust(width)}  trials")
     for status, n in counts.items():
+        if status is ReportStatus.PRUNED and not n:
+            continue  # shown only in runs that stop trials early
         row = f"  {status.value.ljust(width)}  {n:>6}"
         if status is not ReportStatus.SUCCESS and n:
             errors = _exception_counts(history.filter(status))

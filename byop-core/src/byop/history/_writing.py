@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -170,9 +170,21 @@ class RunStore:
         record = {"kind": "started", "at": time.time(), "trial": unstructure(trial)}
         self._write(record, sync=False)
 
-    def reported(self, report: Report[Any]) -> None:
-        """Record a trial's report."""
-        self._write({"kind": "report", "at": time.time(), "report": unstructure(report)})
+    def reported(
+        self,
+        report: Report[Any],
+        *,
+        progress: Sequence[tuple[float, Mapping[str, Any]]] | None = None,
+    ) -> None:
+        """Record a trial's report (with its intermediate results, ``(step, values)``)."""
+        record: dict[str, Any] = {
+            "kind": "report",
+            "at": time.time(),
+            "report": unstructure(report),
+        }
+        if progress:
+            record["progress"] = [[step, dict(values)] for step, values in progress]
+        self._write(record)
 
     def end(self, status: str) -> None:
         """Record that this session ended normally, and why (e.g. ``"exhausted"``)."""

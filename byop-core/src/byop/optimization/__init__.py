@@ -22,6 +22,7 @@ from byop.optimization._errors import (
     OptimizerExhaustedError,
     TrialAlreadyReportedError,
     TrialFailedError,
+    TrialPruned,
     UnknownTrialError,
 )
 from byop.optimization._exceptions import (
@@ -42,11 +43,22 @@ from byop.optimization._optimizer import (
     as_seed,
 )
 from byop.optimization._pending import PendingTrials
+from byop.optimization._progress import ProgressLink
+from byop.optimization._pruners import (
+    MedianPruner,
+    MissingProgressMetricError,
+    NoPruner,
+    Pruner,
+    SuccessiveHalvingPruner,
+    available_pruners,
+    create_pruner,
+)
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
 from byop.optimization._random_state import IsolatedRandomState
 from byop.optimization._report import (
     CrashReport,
     FailReport,
+    PrunedReport,
     Report,
     ReportPayload,
     ReportStatus,
@@ -65,12 +77,18 @@ __all__ = [
     "InvalidReportError",
     "IsolatedRandomState",
     "MFTrialInfo",
+    "MedianPruner",
     "Metric",
+    "MissingProgressMetricError",
     "MultiFidelityOptimizer",
+    "NoPruner",
     "NoReportError",
     "Optimizer",
     "OptimizerExhaustedError",
     "PendingTrials",
+    "ProgressLink",
+    "PrunedReport",
+    "Pruner",
     "RSTrialInfo",
     "RandomSearch",
     "Report",
@@ -78,19 +96,23 @@ __all__ = [
     "ReportStatus",
     "SuccessReport",
     "SuccessiveHalving",
+    "SuccessiveHalvingPruner",
     "SupportsRestore",
     "TimeInterval",
     "TimeKind",
     "Trial",
     "TrialAlreadyReportedError",
     "TrialFailedError",
+    "TrialPruned",
     "UnknownOptimizerError",
     "UnknownTrialError",
     "as_fidelities",
     "as_metrics",
     "as_seed",
     "available_optimizers",
+    "available_pruners",
     "create_optimizer",
+    "create_pruner",
     "exception_key",
     "portable",
     "qualified_name",

@@ -33,3 +33,13 @@ class OptimizerExhaustedError(RuntimeError):
     Any optimizer may raise it (or a subclass, as `RandomSearch.ExhaustedError` is) to say it
     is done; `byop.run.optimize` then ends the run as exhausted once the running trials report.
     """
+
+
+class TrialPruned(Exception):  # noqa: N818  (named like Optuna's, which users know)
+    """Raise it in an objective to end its trial as pruned (stopped early): a `PrunedReport`.
+
+    ``trial.raise_if_pruned()`` raises it once a pruner or the optimizer said the trial should
+    stop; an objective may also raise it on its own (a loss that diverged). ``trial.begin()``
+    lets it through, and the runner turns it into the trial's `PrunedReport`, carrying the
+    values of its last `Trial.report_progress`.
+    """

@@ -96,6 +96,14 @@ class PendingTrials(Generic[V]):
         """
         return self._pending[self._name(report)]
 
+    def named(self, name: str) -> V:
+        """What was kept for the pending trial ``name`` (e.g. one reporting progress).
+
+        Raises:
+            KeyError: No trial of that name is pending.
+        """
+        return self._pending[name]
+
     def pop(self, report: Report[Any]) -> V:
         """What was kept for the trial of ``report``, which now counts as told.
 

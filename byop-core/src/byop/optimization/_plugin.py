@@ -18,3 +18,13 @@ def register_optimizers(register: Register) -> None:
     register("successive_halving", SuccessiveHalving)
     register("hyperband", Hyperband)
     register("asha", ASHA)
+
+
+@hookimpl
+def register_pruners(register: Register) -> None:
+    """``median`` (the median stopping rule), ``asha`` (successive halving's) and ``none``."""
+    from byop.optimization._pruners import MedianPruner, NoPruner, SuccessiveHalvingPruner
+
+    register("median", MedianPruner)
+    register("asha", SuccessiveHalvingPruner)
+    register("none", NoPruner)

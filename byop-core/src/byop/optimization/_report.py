@@ -22,6 +22,8 @@ class ReportStatus(StrEnum):
     SUCCESS = "success"
     FAIL = "fail"
     CRASHED = "crashed"
+    PRUNED = "pruned"
+    """Stopped early, on a pruner's or the optimizer's word (see `Trial.report_progress`)."""
 
 
 class ReportPayload(NamedTuple):
@@ -45,7 +47,7 @@ class ReportPayload(NamedTuple):
     """
 
     status: str
-    """The `ReportStatus` value: ``"success"``, ``"fail"`` or ``"crashed"``."""
+    """The `ReportStatus` value: ``"success"``, ``"fail"``, ``"crashed"`` or ``"pruned"``."""
     results: dict[str, Any]
     wall_start: float
     wall_end: float
@@ -62,7 +64,7 @@ class ReportPayload(NamedTuple):
 class Report(Generic[Info]):
     """How a trial ended: its results, times and, if one was caught, the exception.
 
-    Use one of the three kinds: `SuccessReport`, `FailReport` or `CrashReport`.
+    Use one of the kinds: `SuccessReport`, `FailReport`, `CrashReport` or `PrunedReport`.
 
     Attributes:
         trial: The trial this reports on.
@@ -162,9 +164,41 @@ class CrashReport(Report[Info]):
     status: ClassVar[ReportStatus] = ReportStatus.CRASHED
 
 
+@define(frozen=True, eq=False, slots=True, repr=False)
+class PrunedReport(Report[Info]):
+    """The trial was stopped early: ``trial.prune()``, or `TrialPruned` raised by its objective.
+
+    Its ``results`` are the values of the trial's last `Trial.report_progress`, and ``step``:
+    the step it reached (empty when it reported no progress).
+
+    Example:
+        ```python
+        from byop.optimization import Trial
+
+        trial = Trial(name="t", config={})
+        trial.report_progress(3, cost=0.5)
+        report = trial.prune()
+        assert report.step == 3 and report["cost"] == 0.5
+        ```
+    """
+
+    status: ClassVar[ReportStatus] = ReportStatus.PRUNED
+
+    @property
+    def step(self) -> float | None:
+        """The step of the trial's last progress report, if it made one."""
+        step = self.results.get(STEP)
+        return None if step is None else float(step) if not isinstance(step, int) else step
+
+
+STEP = "step"
+"""The key of a `PrunedReport`'s results holding the step it reached (``report_progress``'s
+first argument, so never one of the values reported with it)."""
+
 REPORT_TYPES: dict[ReportStatus, type[Report[Any]]] = {
     ReportStatus.SUCCESS: SuccessReport,
     ReportStatus.FAIL: FailReport,
     ReportStatus.CRASHED: CrashReport,
+    ReportStatus.PRUNED: PrunedReport,
 }
 _BY_VALUE: dict[str, type[Report[Any]]] = {s.value: t for s, t in REPORT_TYPES.items()}

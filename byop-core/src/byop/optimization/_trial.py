@@ -14,12 +14,15 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from attrs import define, field
 
-from byop.optimization._errors import TrialAlreadyReportedError, TrialFailedError
+from byop.optimization._errors import TrialAlreadyReportedError, TrialFailedError, TrialPruned
+from byop.optimization._progress import ProgressLink, check_progress
 from byop.optimization._report import (
     _BY_VALUE,
     REPORT_TYPES,
+    STEP,
     CrashReport,
     FailReport,
+    PrunedReport,
     Report,
     ReportPayload,
     ReportStatus,
@@ -57,8 +60,8 @@ class _Begin:
         trial = self._trial
         if trial._times is None and trial._timer is not None:
             trial._times = trial._timer.stop()
-        if exc is None or not isinstance(exc, Exception):
-            return False  # KeyboardInterrupt, SystemExit and the like are not the trial's
+        if exc is None or not isinstance(exc, Exception) or isinstance(exc, TrialPruned):
+            return False  # KeyboardInterrupt and the like are not the trial's; a prune ends it
         trial._exception = exc
         trial._traceback = "".join(_tb.format_exception(exc_type, exc, tb))
         return True
@@ -116,6 +119,9 @@ class Trial(Generic[Info]):
     _asked_by: int | None = field(default=None, init=False)
     """The token of the optimizer that asked for the trial (see `PendingTrials.issue`); it
     travels with pickled copies, so a report that comes back from a worker is still known."""
+    _link: ProgressLink | None = field(default=None, init=False)
+    _progress: tuple[float, dict[str, Any]] | None = field(default=None, init=False)
+    _stop: bool = field(default=False, init=False)
 
     if TYPE_CHECKING:
         Report: TypeAlias = Report
@@ -126,6 +132,8 @@ class Trial(Generic[Info]):
         """`byop.optimization.FailReport`: what `Trial.fail` returns."""
         CrashReport: TypeAlias = CrashReport
         """`byop.optimization.CrashReport`: a trial that raised or whose worker died."""
+        PrunedReport: TypeAlias = PrunedReport
+        """`byop.optimization.PrunedReport`: a trial stopped early (`Trial.prune`)."""
         Task: TypeAlias = TrialTask
         """`byop.scheduling.TrialTask`: runs an objective on trials, on a scheduler."""
     else:
@@ -133,6 +141,7 @@ class Trial(Generic[Info]):
         SuccessReport = SuccessReport
         FailReport = FailReport
         CrashReport = CrashReport
+        PrunedReport = PrunedReport
         Task = _TaskAlias()
 
     def __attrs_post_init__(self) -> None:
@@ -318,6 +327,106 @@ class Trial(Generic[Info]):
         self._finish(report)
         return report
 
+    # ------------------------------------------------------------------ progress
+    def report_progress(self, step: float, **values: float) -> bool:
+        """Send intermediate values (at ``step``: an epoch, a number of samples...).
+
+        They reach the process running the optimization, on any back end, where a pruner or
+        the optimizer decides whether the trial should stop; the answer is returned. Stop by
+        returning ``trial.prune()`` (or raising `TrialPruned`, see `raise_if_pruned`): the
+        trial's report is then a `PrunedReport` with these values. Once told to stop, a
+        trial is not asked about again (later calls return ``True`` at once). Run outside
+        `byop.run.optimize` and `Trial.Task` (nothing listens), it keeps the values and
+        returns ``False``.
+
+        Args:
+            step: Where the trial is, increasing from one call to the next (a number).
+            **values: Metrics so far, e.g. ``cost=0.3`` (numbers).
+
+        Returns:
+            Whether the trial should stop.
+
+        Raises:
+            TypeError: ``step`` or a value is not a number.
+            TrialAlreadyReportedError: The trial has its report already.
+
+        Example:
+            ```python
+            from byop.optimization import Trial
+
+            trial = Trial(name="t", config={"lr": 0.1})
+            for epoch in range(1, 4):
+                loss = 1.0 / epoch
+                if trial.report_progress(epoch, cost=loss):
+                    break
+            assert trial.success(cost=loss)["cost"] == 1 / 3
+            ```
+        """
+        if self._report is not None:
+            raise TrialAlreadyReportedError(
+                f"Trial {self.name!r} already has a {self._report.status.value} report: "
+                "report progress before success(), fail() or prune()."
+            )
+        step = check_progress(self.name, step, values)
+        self._progress = (step, values)
+        if self._stop:
+            return True
+        link = self._link
+        if link is None:
+            return False
+        self._stop = bool(link(self, step, values))
+        return self._stop
+
+    @property
+    def should_stop(self) -> bool:
+        """Whether the last `report_progress` was answered: stop."""
+        return self._stop
+
+    def raise_if_pruned(self) -> None:
+        """Raise `TrialPruned` if the trial was told to stop: an objective lets it propagate.
+
+        Example:
+            ```python
+            from byop.optimization import Trial, TrialPruned
+
+            trial = Trial(name="t", config={})
+            trial.report_progress(1, cost=0.9)
+            trial.raise_if_pruned()  # nothing listens here: never told to stop
+            ```
+        """
+        if self._stop:
+            step = "" if self._progress is None else f" at step {self._progress[0]:g}"
+            raise TrialPruned(f"trial {self.name!r} was told to stop{step}")
+
+    def prune(self) -> PrunedReport[Info]:
+        """End the trial as pruned (stopped early), with the values it last reported.
+
+        Returns:
+            Its `PrunedReport`, whose results are those values and ``step``.
+        """
+        results: dict[str, Any] = {}
+        if self._progress is not None:
+            step, values = self._progress
+            results = {**values, STEP: step}
+        wall, cpu = self._final_times()
+        report: PrunedReport[Info] = PrunedReport(self, results, wall, cpu)
+        self._finish(report)
+        return report
+
+    def listen(self, link: ProgressLink | None) -> None:
+        """Send this trial's `report_progress` to ``link`` (for what runs trials).
+
+        ``link(trial, step, values) -> bool`` carries the values to where they are judged and
+        returns the answer. A link with a true ``portable`` attribute travels with the trial
+        when it is pickled; any other stays in this process.
+        """
+        self._link = link
+
+    @property
+    def progress(self) -> tuple[float, dict[str, Any]] | None:
+        """The last `report_progress`: its step and values, if any."""
+        return self._progress
+
     # ------------------------------------------------------------------ state
     @property
     def report(self) -> Report[Info] | None:
@@ -352,6 +461,9 @@ class Trial(Generic[Info]):
         args: tuple[Any, ...] = (self.name, self.config, self.info, self.seed, self.budget)
         if self.fidelities:
             args = (*args, dict(self.fidelities))
+        link = self._link
+        if link is not None and getattr(link, "portable", False) and self._report is None:
+            return (Trial, args, (None, self._exception, self._traceback, self._asked_by, link))
         if self._report is None and self._exception is None:
             if self._asked_by is None:
                 return (Trial, args)
@@ -361,5 +473,7 @@ class Trial(Generic[Info]):
     def __setstate__(self, state: int | tuple[Any, ...]) -> None:
         if isinstance(state, int):
             self._asked_by = state
+        elif len(state) == 5:
+            self._report, self._exception, self._traceback, self._asked_by, self._link = state
         else:
             self._report, self._exception, self._traceback, self._asked_by = state

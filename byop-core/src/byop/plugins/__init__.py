@@ -18,10 +18,10 @@ def register_optimizers(register):
 ```
 
 Hooks: ``register_optimizers``, ``register_samplers``, ``register_space_parsers``,
-``register_backends`` and ``register_builders``. byop's own features register through the
-same hooks, from byop-core's own entry points (``byop.optimization``, ``byop.pipeline``,
-``byop.scheduling``), and load first. Plugins load lazily and once; a plugin that fails is
-recorded (see `list_plugins`) and the rest still work.
+``register_backends``, ``register_builders`` and ``register_pruners``. byop's own features
+register through the same hooks, from byop-core's own entry points (``byop.optimization``,
+``byop.pipeline``, ``byop.scheduling``), and load first. Plugins load lazily and once; a
+plugin that fails is recorded (see `list_plugins`) and the rest still work.
 ``BYOP_BLOCK_PLUGINS=a,b`` keeps named plugins from loading; ``BYOP_STRICT_PLUGINS=1`` makes
 any failure raise `PluginLoadError`.
 """

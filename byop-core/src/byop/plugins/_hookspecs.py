@@ -95,11 +95,24 @@ def register_builders(register: Register) -> None:
     """
 
 
+@hookspec
+def register_pruners(register: Register) -> None:
+    """Register pruners (early-stopping rules): ``register(name, factory)``.
+
+    byop creates them as ``factory(metric=metric, **options)``, where ``metric`` is the
+    run's first ``byop.optimization.Metric`` (the one to judge progress by) and ``options``
+    the caller's. The pruner has ``should_stop(trial, step, values) -> bool``, called with
+    each intermediate report of a running trial (``trial.report_progress``), and
+    ``tell(report)``, called with each trial's final report.
+    """
+
+
 HOOK_NAMES: tuple[str, ...] = (
     "register_optimizers",
     "register_samplers",
     "register_space_parsers",
     "register_backends",
     "register_builders",
+    "register_pruners",
 )
 """Every hook, in the order the registries are filled."""

@@ -24,10 +24,17 @@ from byop.plugins import _hookspecs
 from byop.plugins._errors import PluginLoadError, UnknownFeatureError
 from byop.plugins._extras import install_hint
 
-Kind = Literal["optimizers", "samplers", "space_parsers", "backends", "builders"]
+Kind = Literal["optimizers", "samplers", "space_parsers", "backends", "builders", "pruners"]
 """The kinds of feature a plugin can register, one per hook."""
 
-KINDS: tuple[Kind, ...] = ("optimizers", "samplers", "space_parsers", "backends", "builders")
+KINDS: tuple[Kind, ...] = (
+    "optimizers",
+    "samplers",
+    "space_parsers",
+    "backends",
+    "builders",
+    "pruners",
+)
 
 BLOCK_ENV = "BYOP_BLOCK_PLUGINS"
 """Comma-separated plugin (entry-point) or distribution names that are never loaded."""
@@ -44,6 +51,7 @@ _SINGULAR: dict[Kind, str] = {
     "space_parsers": "space parser",
     "backends": "back end",
     "builders": "builder",
+    "pruners": "pruner",
 }
 
 

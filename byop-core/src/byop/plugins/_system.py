@@ -35,7 +35,7 @@ def list_plugins() -> list[PluginInfo]:
         from byop.plugins import list_plugins
 
         core = next(p for p in list_plugins() if p.name == "byop.optimization")
-        assert core.distribution == "byop-core" and core.hooks == ("register_optimizers",)
+        assert core.distribution == "byop-core" and "register_optimizers" in core.hooks
         ```
     """
     return plugin_system().plugins()
@@ -44,7 +44,7 @@ def list_plugins() -> list[PluginInfo]:
 def registry(kind: Kind) -> dict[str, Registration]:
     """Name to `Registration` for one kind.
 
-    Kinds: ``optimizers``, ``samplers``, ``space_parsers``, ``backends``, ``builders``.
+    Kinds: ``optimizers``, ``samplers``, ``space_parsers``, ``backends``, ``builders``, ``pruners``.
     """
     return plugin_system().registry(kind)
 

@@ -28,6 +28,7 @@ OWN_PARAMETERS = (
     "store",
     "progress",
     "metrics",
+    "pruner",
 )
 """`optimize`'s own keyword parameters (anything else goes to the optimizer's factory)."""
 

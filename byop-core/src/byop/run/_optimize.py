@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from byop.history import History, ProgressMode
-from byop.optimization import Metric, Trial
+from byop.optimization import Metric, Pruner, Trial
 from byop.run._session import RunSession
 from byop.run._settings import RunSettings
 from byop.scheduling import Scheduler
@@ -30,6 +30,7 @@ def optimize(
     store: str | Path | None = None,
     progress: ProgressMode | bool = "auto",
     metrics: Metric | str | Iterable[Metric | str] | None = None,
+    pruner: str | Pruner | None = None,
     **optimizer_options: Any,
 ) -> History:
     """Optimize ``objective`` over ``space`` until the budget is spent; returns the history.
@@ -73,6 +74,11 @@ def optimize(
             ``"lines"`` or ``"off"`` (``True``/``False`` for auto/off).
         metrics: The metrics the objective reports (``cost`` minimised by default); the
             first ranks the trials.
+        pruner: Stops unpromising trials early, from what they send with
+            ``trial.report_progress(step, ...)``: a registered pruner's name (``"median"``,
+            ``"asha"``, ``"optuna.median"``...) or a `byop.optimization.Pruner`. It judges the
+            first metric; a stopped trial's report is a `PrunedReport`. An optimizer with its
+            own ``should_stop(trial, step, values)`` is asked too.
         **optimizer_options: Passed to the optimizer's factory when it is created by name.
 
     Returns:
@@ -125,5 +131,6 @@ def optimize(
         progress=progress,
         metrics=metrics,
         optimizer_options=optimizer_options,
+        pruner=pruner,
     )
     return RunSession(settings).run()

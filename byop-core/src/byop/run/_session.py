@@ -8,10 +8,12 @@ from typing import Any
 from byop.history import History, Progress, RunStore, StoredRun
 from byop.optimization import (
     OptimizerExhaustedError,
+    Pruner,
     Report,
     SupportsRestore,
     Trial,
     create_optimizer,
+    create_pruner,
 )
 from byop.run import _resume
 from byop.run._errors import ResumeNotSupportedError
@@ -40,6 +42,8 @@ class RunSession:
         self.replaced_empty = False  # the store was an empty file, and a new run was made in it
         # Set when the run starts.
         self.optimizer: Any = None
+        self.pruner: Pruner | None = None
+        self.curves: dict[str, list[tuple[float, dict[str, Any]]]] = {}  # running trials' progress
         self.store: RunStore | None = None
         self.history: History
         self.progress: Progress
@@ -118,6 +122,12 @@ class RunSession:
         self.history = History(earlier, metrics=settings.metrics)
         self.finished = len(earlier)
         self.optimizer = optimizer
+        if settings.pruner is not None:
+            self.pruner = pruner = create_pruner(settings.pruner, metric=settings.metrics[0])
+            for report in earlier:  # the earlier sessions' trials, as the pruner saw them
+                for step, values in stored.progress.get(report.trial.name, ()) if stored else ():
+                    pruner.should_stop(report.trial, step, values)
+                pruner.tell(report)
         self.store = store
         self.progress = Progress(
             total=budget.max_trials,
@@ -188,6 +198,8 @@ class RunSession:
         )
         scheduler.on_start(self._fill)
         self.task.on_report(self._on_report)
+        if self.pruner is not None or callable(getattr(self.optimizer, "should_stop", None)):
+            self.task.progress_judge = self._judge
         self.progress.start()
         timeout = None if remaining_time is None else max(remaining_time, 1e-3)
         status = scheduler.run(timeout=timeout, wait=False)
@@ -227,6 +239,8 @@ class RunSession:
     def _on_report(self, report: Report[Any]) -> None:
         self.running -= 1
         name = report.trial.name
+        with self.task.progress_lock:
+            curve = self.curves.pop(name, None)
         rerun = name in self.rerun_names
         if rerun:
             self.reruns_out -= 1
@@ -235,12 +249,30 @@ class RunSession:
             self.still_running += report.exception.still_running
             return
         if self.store is not None:
-            self.store.reported(report)  # first: what the optimizer is told is never lost
-        if rerun:
-            self.optimizer.restore([report])
-        else:
-            self.optimizer.tell(report)
+            # First: what the optimizer is told is never lost.
+            self.store.reported(report, progress=curve)
+        with self.task.progress_lock:  # never while a progress report is being judged
+            if rerun:
+                self.optimizer.restore([report])
+            else:
+                self.optimizer.tell(report)
+            if self.pruner is not None:
+                self.pruner.tell(report)
         self.history.add(report)
         self.progress.update(report)
         self.finished += 1
         self._fill()
+
+    def _judge(self, trial: Trial[Any], step: float, values: dict[str, Any]) -> bool:
+        """Whether a running trial should stop: the pruner's word, and the optimizer's.
+
+        Both see every progress report (each keeps what it needs); either may stop the trial.
+        """
+        self.curves.setdefault(trial.name, []).append((step, values))
+        stop = False
+        if self.pruner is not None:
+            stop = bool(self.pruner.should_stop(trial, step, values))
+        hook = getattr(self.optimizer, "should_stop", None)
+        if callable(hook):
+            stop = bool(hook(trial, step, values)) or stop
+        return stop

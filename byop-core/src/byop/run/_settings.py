@@ -10,7 +10,7 @@ from typing import Any
 from attrs import field, frozen
 
 from byop.history import Budget, ProgressMode
-from byop.optimization import Metric, Trial, as_metrics, as_seed
+from byop.optimization import Metric, Pruner, Trial, as_metrics, as_seed
 from byop.run._errors import NoBudgetError
 from byop.run._keywords import check_optimizer_options, close_to_own
 from byop.scheduling import Limits, Scheduler
@@ -43,6 +43,7 @@ class RunSettings:
         metrics: The metrics the objective reports; the first ranks the trials.
         metrics_given: Whether ``metrics`` were declared (and so go to the optimizer).
         optimizer_options: Keyword options for the optimizer's factory.
+        pruner: A registered pruner's name, or a `Pruner`, that stops trials early.
     """
 
     objective: Callable[[Trial[Any]], Any]
@@ -59,6 +60,7 @@ class RunSettings:
     metrics: tuple[Metric, ...] = (Metric(),)
     metrics_given: bool = False
     optimizer_options: Mapping[str, Any] = field(factory=dict)
+    pruner: str | Pruner | None = None
 
     @classmethod
     def of(
@@ -80,6 +82,7 @@ class RunSettings:
         progress: ProgressMode | bool,
         metrics: Metric | str | Iterable[Metric | str] | None,
         optimizer_options: Mapping[str, Any],
+        pruner: str | Pruner | None = None,
     ) -> RunSettings:
         """Check every argument of `optimize`, and keep them.
 
@@ -134,6 +137,7 @@ class RunSettings:
                 f"progress must be one of 'auto', 'bar', 'lines', 'off' (or True/False), got "
                 f"{progress!r}."
             )
+        _check_pruner(pruner)
         return cls(
             objective=objective,
             space=space,
@@ -149,6 +153,7 @@ class RunSettings:
             metrics=as_metrics(metrics),
             metrics_given=metrics is not None,
             optimizer_options=dict(optimizer_options),
+            pruner=pruner,
         )
 
     @property
@@ -156,3 +161,23 @@ class RunSettings:
         """The optimizer's registered name, or its class's name when given as an object."""
         spec = self.optimizer
         return spec if isinstance(spec, str) else type(spec).__name__
+
+
+def _check_pruner(pruner: Any) -> None:
+    """Refuse a pruner that is neither a registered pruner's name nor a `Pruner`."""
+    if pruner is None or isinstance(pruner, Pruner):
+        return
+    from byop.optimization import available_pruners
+
+    names = available_pruners()
+    if isinstance(pruner, str):
+        if pruner not in names:
+            from byop.plugins import get
+
+            get("pruners", pruner)  # raises, listing the registered pruners
+        return
+    raise TypeError(
+        f"pruner= takes a registered pruner's name ({', '.join(repr(n) for n in names)}) or an "
+        "object with should_stop(trial, step, values) and tell(report); got "
+        f"{type(pruner).__name__}."
+    )

@@ -21,6 +21,7 @@ from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import CallCancelledError, NotPicklableError
 from byop.scheduling._execute import Outcome, execute_in_thread, execute_in_worker_thread
 from byop.scheduling._inbox import Inbox
+from byop.scheduling._links import ProgressServer, address_toward, local_link
 from byop.scheduling._names import function_label
 from byop.scheduling._threads import WorkerThreads
 
@@ -39,11 +40,43 @@ class FutureBackend(ABC):
 
     name = "futures"
     exhausted = False
+    progress_host = "127.0.0.1"
+    """Where the trials' progress reports reach this process (`progress_link`): an address
+    the engine's workers can connect to."""
 
     def __init__(self) -> None:
         self._inbox: Inbox[tuple[Hashable, Any]] = Inbox()
         self._running: dict[Hashable, Call] = {}
         self._lock = threading.Lock()
+        self._progress: ProgressServer | None = None
+
+    def progress_link(self, call: Call) -> Callable[..., bool] | None:
+        """The link by which the call's trial reports progress (`Trial.report_progress`).
+
+        By default a link that travels with the trial to wherever the engine runs it (pickled
+        with it), and connects back to a server this back end starts on `progress_host` at
+        its first call. An engine that runs calls in this process returns `local_link`'s
+        instead; one whose calls cannot reach back (or that does not pickle the trial)
+        returns ``None``: its trials' ``report_progress`` then answers ``False``.
+        """
+        server = self._progress
+        if server is None:
+            server = self._progress = ProgressServer(self._on_progress, self.progress_host)
+        return server.link(call.id)
+
+    def listen_toward(self, host: str) -> None:
+        """Hear progress on this machine's address toward ``host``; for subclasses' `start`.
+
+        ``host`` is the engine's scheduler or head: its workers reach this machine the same way.
+        """
+        self.progress_host = address_toward(host)
+
+    def _on_progress(self, call_id: int, step: float, values: dict[str, Any]) -> bool:
+        with self._lock:
+            call = next((c for c in self._running.values() if c.id == call_id), None)
+        if call is None:
+            return False  # not known (yet, or any more): its trial goes on
+        return call.task.progress(call, step, values)
 
     # ------------------------------------------------------------------ for subclasses
     @abstractmethod
@@ -101,6 +134,8 @@ class FutureBackend(ABC):
 
     def submit(self, call: Call) -> None:
         """Launch the call on the engine; it is running until its end arrives."""
+        if call.task.reports_progress and (link := self.progress_link(call)) is not None:
+            call.task.attach_progress(call, link)
         key, handle = self.launch(call)
         call.handle = handle
         call.state = CallState.RUNNING
@@ -134,6 +169,9 @@ class FutureBackend(ABC):
                 call.cancel(error or CallCancelledError(str(reason)))
         self.stop(cancel=cancel)
         self._inbox.clear()
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
         return ended
 
     @property
@@ -185,6 +223,12 @@ class ExecutorBackend(FutureBackend):
     @property
     def _own_threads(self) -> bool:
         return self.owned and isinstance(self.executor, WorkerThreads)
+
+    def progress_link(self, call: Call) -> Callable[..., bool] | None:
+        """Straight to the task for threads; through a server for a process pool."""
+        if isinstance(self.executor, ProcessPoolExecutor):
+            return super().progress_link(call)
+        return local_link(call)
 
     def launch(self, call: Call) -> tuple[Hashable, Any]:
         """Submit the call through the executor."""

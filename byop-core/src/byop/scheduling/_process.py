@@ -268,8 +268,17 @@ class ProcessBackend:
         data, buffers = messages[-1]
         call = worker.call
         try:
-            call_id, ok, value, tb = pickle.loads(data, buffers=buffers) if buffers else loads(data)
+            message = pickle.loads(data, buffers=buffers) if buffers else loads(data)
         except Exception as e:  # the call's outcome, which this process cannot unpickle
+            message = e
+        if type(message) is tuple and len(message) == 3:  # the call's progress: answer it
+            self._progress(worker, call, *message)
+            return None
+        try:
+            if isinstance(message, Exception):
+                raise message
+            call_id, ok, value, tb = message
+        except Exception as e:
             call_id, ok, tb = -1 if call is None else call.id, False, None
             value = NotPicklableError(
                 f"The outcome of {'a call' if call is None else function_label(call.fn)} "
@@ -290,6 +299,18 @@ class ProcessBackend:
         else:
             call.fail(value, tb)
         return call
+
+    def _progress(
+        self, worker: Worker, call: Call | None, call_id: int, step: float, values: Any
+    ) -> None:
+        """Answer the progress the worker's call reported (the worker waits for it)."""
+        stop = True
+        try:
+            if call is not None and call.id == call_id:
+                stop = call.task.progress(call, step, values)
+        finally:
+            with contextlib.suppress(OSError):
+                worker.channel.send(bool(stop))
 
     def _dispatch_next(self, worker: Worker) -> None:
         while self._queue:

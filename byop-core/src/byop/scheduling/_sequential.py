@@ -7,6 +7,7 @@ import collections
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._errors import CallCancelledError
 from byop.scheduling._execute import execute_alone
+from byop.scheduling._links import local_link
 
 
 class SequentialBackend:
@@ -47,6 +48,8 @@ class SequentialBackend:
             return []
         call = self._queue.popleft()
         call.state = CallState.RUNNING
+        if call.task.reports_progress:
+            call.task.attach_progress(call, local_link(call))
         call.record(execute_alone(call.fn, call.args, call.kwargs, call.applied_limits))
         return [call]
 

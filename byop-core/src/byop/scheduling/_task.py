@@ -173,6 +173,26 @@ class Task(Generic[P, R]):
             self.on_submitted.emit(call)
         return call
 
+    # ------------------------------------------------------------------ progress
+    reports_progress = False
+    """Whether the task's calls report progress (a `TrialTask`'s do): back ends then give
+    each call a link (`attach_progress`)."""
+
+    def attach_progress(self, call: Call, link: Callable[..., bool]) -> bool:
+        """Give ``call`` the ``link`` its progress reports travel by; whether it takes one.
+
+        For back ends. Only a `TrialTask`'s calls report progress (`Trial.report_progress`):
+        a plain task's call takes none.
+        """
+        return False
+
+    def progress(self, call: Call, step: float, values: dict[str, Any]) -> bool:
+        """A running call reported progress; whether it should stop. For back ends.
+
+        Called from whichever thread the back end hears it in; a plain task never stops one.
+        """
+        return False
+
     # ------------------------------------------------------------------ results
     def complete(self, call: Call) -> BaseException | None:
         """Emit the events of a call that ended; the scheduler calls it once per call.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback as _tb
 from collections.abc import Callable
@@ -16,7 +17,9 @@ from byop.optimization import (
     TimeInterval,
     TimeKind,
     Trial,
+    TrialPruned,
 )
+from byop.scheduling import _links
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._compact import expand
 from byop.scheduling._context import running
@@ -58,6 +61,8 @@ class TrialRunner:
 
     def __call__(self, trial: Trial[Any]) -> ReportPayload:
         trial.start()
+        if trial._link is None and _links.worker_link is not None:
+            trial.listen(_links.worker_link)
         limits = self.limits
         try:
             if limits is None:
@@ -65,6 +70,9 @@ class TrialRunner:
             else:
                 with enforcer(limits):
                     out = self.objective(trial)
+        except TrialPruned:
+            report = trial.report
+            return (trial.prune() if report is None else report).payload()
         except Exception as e:
             exc = as_limit_exception(limits, e)
             tb = "".join(_tb.format_exception(exc))
@@ -171,10 +179,12 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
     """A task that runs an objective on a trial: ``Trial.Task(objective)``.
 
     Each call ends with exactly one report, emitted as ``on_report`` and then one of
-    ``on_success``, ``on_failure`` or ``on_crashed``; a limit breach also fires the matching
-    limit event (with the report). A worker that dies gives that trial a `CrashReport` naming
-    the cause; a call cancelled or terminated as the scheduler stops gives a `CrashReport` whose
-    exception is `CallCancelledError`.
+    ``on_success``, ``on_failure``, ``on_crashed`` or ``on_pruned``; a limit breach also fires
+    the matching limit event (with the report). A worker that dies gives that trial a
+    `CrashReport` naming the cause; a call cancelled or terminated as the scheduler stops gives
+    a `CrashReport` whose exception is `CallCancelledError`. A trial's `Trial.report_progress`
+    reaches `progress_judge` in this process, on every back end, and its answer goes back to
+    the trial.
 
     Args:
         fn: The objective, ``fn(trial) -> report``.
@@ -222,11 +232,21 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         self.on_crashed: Event[[Report[Any]]] = Event(
             "on_crashed", "A trial crashed: its CrashReport."
         )
+        self.on_pruned: Event[[Report[Any]]] = Event(
+            "on_pruned", "A trial was stopped early: its PrunedReport."
+        )
         self._by_status = {
             ReportStatus.SUCCESS: self.on_success,
             ReportStatus.FAIL: self.on_failure,
             ReportStatus.CRASHED: self.on_crashed,
+            ReportStatus.PRUNED: self.on_pruned,
         }
+        self.progress_judge: Callable[[Trial[Any], float, dict[str, Any]], bool] | None = None
+        """``judge(trial, step, values) -> bool``: whether a trial that reported progress
+        should stop (`Trial.report_progress`); none: trials never stop early. Called with
+        `progress_lock` held, from the thread the back end hears the report in."""
+        self.progress_lock = threading.RLock()
+        self._judge_errors: dict[int, Exception] = {}
 
     def _remote(self) -> Callable[..., Any]:
         return self._runner
@@ -241,6 +261,39 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
                 "trial an optimizer's ask() returned."
             )
         return self.submit(trial)
+
+    reports_progress = True
+
+    def attach_progress(self, call: Call, link: Callable[..., bool]) -> bool:
+        """Send the progress of the call's trial by ``link`` (see `Trial.listen`)."""
+        call.args[0].listen(link)
+        return True
+
+    def progress(self, call: Call, step: float, values: dict[str, Any]) -> bool:
+        """The call's trial reported progress: what `progress_judge` answers.
+
+        The main process's trial keeps it too (``trial.progress``). Once a trial was told to
+        stop, it is not judged again. A judge that raises stops the trial; its exception is
+        then the call's error for the scheduler (its task-error policy: by default the run
+        raises it), once the trial's report is emitted.
+        """
+        trial: Trial[Any] = call.args[0]
+        with self.progress_lock:
+            trial._progress = (step, values)
+            if trial._stop or call.done():  # told already, or cut off by the end of the run
+                return True
+            judge = self.progress_judge
+            if judge is None:
+                return False
+            try:
+                stop = bool(judge(trial, step, values))
+            except Exception as e:
+                # The trial is told to stop, and the error is the run's (at its report, in the
+                # scheduler's thread, whatever thread heard the progress): never the trial's.
+                self._judge_errors.setdefault(call.id, e)
+                stop = True
+            trial._stop = stop
+            return stop
 
     def stop_when(self, criterion: StopCriterion) -> StopCriterion:
         """Stop the scheduler once ``criterion`` is met by this task's reports."""
@@ -260,13 +313,16 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         """Emit the trial's report: ``on_report``, then its status's event and any limit's.
 
         Returns:
-            ``None``: a trial's failures are reports, never exceptions for the scheduler.
+            ``None``: a trial's failures are reports, never exceptions for the scheduler; only
+            an exception of `progress_judge` is returned.
         """
         self.n_running -= 1
         if self.on_done.subscriptions:
             self.on_done.emit(call)
+        trial: Trial[Any] = call.args[0]
+        trial.listen(None)  # a link holds the call: let both go
         if call.state is CallState.DONE:
-            report = call.args[0].receive(call.value)
+            report = trial.receive(call.value)
         else:
             report = self._report(call)
         call.value = report
@@ -284,6 +340,8 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
                 self.on_wall_time_limit.emit(call, error)
         if call.state is CallState.CANCELLED:
             self.on_cancelled.emit(call)
+        if self._judge_errors:
+            return self._judge_errors.pop(call.id, None)
         return None
 
     def _report(self, call: Call) -> Report[Any]:

@@ -16,10 +16,12 @@ import ctypes.util
 import os
 import pickle
 import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from byop.optimization import ForeignException
+from byop.scheduling import _links
 from byop.scheduling._errors import NotPicklableError
 from byop.scheduling._execute import execute
 from byop.scheduling._leftovers import ProcessState
@@ -118,6 +120,8 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> N
     state = ProcessState(watch=True)  # each call starts in the worker's directory and environment
     recv = channel.recv
     send = channel.send
+    running = [-1, 0]  # the call running, and whether the main process said to close
+    _links.worker_link = _pipe_link(channel, running)
     while True:
         try:
             message = recv()
@@ -134,6 +138,7 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> N
             fn = pickle.loads(fn_bytes)
             functions[key] = (fn.call_wire if wired else fn, limits, fn)
         run, limits, fn = functions[key]
+        running[0] = call_id
         progress.started(call_id)
         ok, value, tb = execute(run, args, kwargs, limits)
         progress.ended(call_id)  # from here on, the time taken is the transfer's
@@ -146,6 +151,30 @@ def worker_main(rfd: int, wfd: int, close_fds: list[int], progress_fd: int) -> N
         settle()
         _end_children(me)
         state.restore()
+        if running[1]:
+            return
+
+
+def _pipe_link(channel: Channel, running: list[int]) -> Callable[..., bool]:
+    """The link of the worker's trials: progress goes over the pipe, the answer comes back.
+
+    ``running`` holds the running call's id, and whether the main process said to close
+    (then the worker ends after the call).
+    """
+    lock = threading.Lock()  # threads of one call take turns: one question, one answer
+
+    def link(trial: Any, step: float, values: dict[str, Any]) -> bool:
+        with lock:
+            if running[1]:
+                return True
+            channel.send((running[0], step, values))
+            answer = channel.recv()
+            if answer is None or (answer := load(answer)) is None:
+                running[1] = 1
+                return True
+            return bool(answer)
+
+    return link
 
 
 def _send_outcome(send: Callable[[Any], None], fn: Any, outcome: tuple[Any, ...]) -> None:

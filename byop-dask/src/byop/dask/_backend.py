@@ -12,6 +12,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Hashable
 from typing import Any
+from urllib.parse import urlsplit
 
 from byop.plugins import import_optional
 from byop.scheduling import (
@@ -205,6 +206,8 @@ class DaskBackend(FutureBackend):
                 ) from e
             self.cluster = cluster
             self._owns_client = True
+        with contextlib.suppress(Exception):  # progress then stays on 127.0.0.1
+            self.listen_toward(urlsplit(str(self.client.scheduler.address)).hostname or "")
         self._subscribe()
         if self.wait_for_workers:
             try:

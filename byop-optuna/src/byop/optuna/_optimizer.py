@@ -139,6 +139,8 @@ class OptunaOptimizer:
         self.max_forbidden_retries = max_forbidden_retries
         self._complete = optuna_mod.trial.TrialState.COMPLETE
         self._fail = optuna_mod.trial.TrialState.FAIL
+        self._pruned = optuna_mod.trial.TrialState.PRUNED
+        self._prunes = not isinstance(study.pruner, optuna_mod.pruners.NopPruner)
         self._pending: PendingTrials[optuna.Trial] = PendingTrials("OptunaOptimizer")
 
     @classmethod
@@ -262,6 +264,9 @@ class OptunaOptimizer:
     def tell(self, report: Report[OptunaTrialInfo]) -> None:
         """Tell the study: success as ``COMPLETE`` with each metric's value, else ``FAIL``.
 
+        A `PrunedReport` is told as ``PRUNED``, with its last value as the trial's intermediate
+        value at its step (Optuna takes that as the pruned trial's value).
+
         Raises:
             TypeError: ``report`` is not a report.
             UnknownTrialError: The trial was not asked of this optimizer, or was told already.
@@ -271,6 +276,11 @@ class OptunaOptimizer:
         if isinstance(report, Trial.SuccessReport):
             values = [float(report[m.name]) for m in self.metrics]
             self.study.tell(optuna_trial, values=values, state=self._complete)
+        elif isinstance(report, Trial.PrunedReport):
+            last = self._last_value(report)
+            if last is not None:
+                _report(optuna_trial, *last)
+            self.study.tell(optuna_trial, state=self._pruned)
         else:
             self.study.tell(optuna_trial, state=self._fail)
         self._pending.pop(report)
@@ -279,7 +289,8 @@ class OptunaOptimizer:
         """Add the reports of an earlier run to the study (``study.add_trial``).
 
         Successes are added as ``COMPLETE`` with their metrics (``FAIL`` when one is
-        missing), failures and crashes as ``FAIL``. Each trial's sampled values come from its
+        missing), pruned trials as ``PRUNED`` with their last value, failures and crashes as
+        ``FAIL``. Each trial's sampled values come from its
         `OptunaTrialInfo`, else from its config; values of hyperparameters not in the space are
         left out. The byop name is kept as the trial's user attribute ``byop_name``.
 
@@ -295,15 +306,21 @@ class OptunaOptimizer:
             distributions = {k: self.distributions[k] for k in params}
             values = None
             state = self._fail
+            intermediate = None
             if isinstance(report, Trial.SuccessReport) and all(
                 m.name in report.results for m in self.metrics
             ):
                 values = [float(report.results[m.name]) for m in self.metrics]
                 state = self._complete
+            elif isinstance(report, Trial.PrunedReport):
+                state = self._pruned
+                last = self._last_value(report)
+                intermediate = None if last is None else {last[1]: last[0]}
             try:
                 frozen_trial = optuna_mod.trial.create_trial(
                     state=state,
                     values=values,
+                    intermediate_values=intermediate,
                     params=params,
                     distributions=distributions,
                     user_attrs={"byop_name": trial.name},
@@ -313,6 +330,33 @@ class OptunaOptimizer:
             self.study.add_trial(frozen_trial)
             self._pending.mark_told(trial.name)
 
+    # ------------------------------------------------------------------ early stopping
+    def should_stop(self, trial: Trial[Any], step: float, values: Mapping[str, Any]) -> bool:
+        """The study's own pruner's word on a running trial (``trial.report_progress``).
+
+        The first metric's value is reported to the Optuna trial at ``step`` (a whole number),
+        and ``should_prune()`` answers. A study without a pruner (``NopPruner``), several
+        metrics, a fractional step or a missing value: never stops (a byop pruner still may).
+        """
+        if not self._prunes or len(self.metrics) != 1 or trial.name not in self._pending:
+            return False
+        name = self.metrics[0].name
+        if name not in values or float(step) != int(step):
+            return False
+        optuna_trial = self._pending.named(trial.name)
+        _report(optuna_trial, float(values[name]), int(step))
+        return bool(optuna_trial.should_prune())
+
+    def _last_value(self, report: Report[Any]) -> tuple[float, int] | None:
+        """A pruned trial's last value of the (one) metric and its step, if Optuna takes it."""
+        step = report.step if isinstance(report, Trial.PrunedReport) else None
+        name = self.metrics[0].name
+        if len(self.metrics) != 1 or step is None or name not in report.results:
+            return None
+        if float(step) != int(step):
+            return None
+        return float(report.results[name]), int(step)
+
     # ------------------------------------------------------------------ helpers
     def __repr__(self) -> str:
         return (
@@ -320,6 +364,15 @@ class OptunaOptimizer:
             f"sampler={type(self.study.sampler).__name__}, "
             f"metrics={[_describe(m) for m in self.metrics]}, pending={len(self._pending)})"
         )
+
+
+def _report(optuna_trial: optuna.Trial, value: float, step: int) -> None:
+    """``optuna_trial.report``, quietly when that step was reported already."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optuna_trial.report(value, step)
 
 
 def _suggest_one(optuna_trial: optuna.Trial, hp: Hyperparameter) -> Any:

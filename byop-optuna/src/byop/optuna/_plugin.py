@@ -19,3 +19,12 @@ def register_space_parsers(register: Register) -> None:
     from byop.optuna._parser import to_optuna
 
     register("optuna", to_optuna)
+
+
+@hookimpl
+def register_pruners(register: Register) -> None:
+    """Optuna's pruners, for any optimizer: ``"optuna.median"``, ``"optuna.hyperband"``..."""
+    from byop.optuna._pruners import PRUNERS, factory
+
+    for name, class_name in PRUNERS.items():
+        register(name, factory(class_name))

@@ -187,6 +187,10 @@ class RayBackend(FutureBackend):
         }
         options.update(self.task_options)
         self._remote = _remote_function(ray, always=self.always_sandbox).options(**options)
+        with contextlib.suppress(Exception):  # progress then stays on 127.0.0.1
+            self.listen_toward(
+                self.address.split("://")[-1].rsplit(":", 1)[0] if self.address else ""
+            )
         self._connected = True
 
     def _check_same_cluster(self, ray: Any) -> None:

@@ -64,6 +64,9 @@ class SMACOptimizer:
     - a failure or a crash is ``CRASHED``, or ``MEMORYOUT`` when its exception is a
       ``MemoryError`` and ``TIMEOUT`` when it is a ``TimeoutError`` (byop's limit errors are
       both); its cost is the scenario's ``crash_cost``, unless a failure reported every metric;
+    - a pruned trial (stopped early, a `PrunedReport`) is ``SUCCESS`` with the cost of the
+      last values it reported (``additional_info["pruned_at_step"]`` says where it stopped),
+      or ``CRASHED`` at ``crash_cost`` when it reported none;
     - the wall and CPU times of the report go along.
 
     Args:
@@ -339,8 +342,14 @@ class SMACOptimizer:
     def _value(self, report: Report[Any]) -> TrialValue:
         status = self._status.SUCCESS
         additional: dict[str, Any] = {}
-        if isinstance(report, Trial.SuccessReport):
+        pruned = isinstance(report, Trial.PrunedReport)
+        if isinstance(report, Trial.SuccessReport) or (
+            pruned and all(m.name in report.results for m in self.metrics)
+        ):
+            # A pruned trial is told the cost of its last value, at the step it reached.
             cost = self._costs(report)
+            if pruned:
+                additional["pruned_at_step"] = report.results.get("step")
         else:
             exc = report.exception
             if isinstance(exc, MemoryError):

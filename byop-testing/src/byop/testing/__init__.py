@@ -1,7 +1,7 @@
 """byop's conformance suites: the tests every optimizer, sampler and back-end plugin runs.
 
-Subclass `OptimizerConformance` (or `SamplerConformance`, `BackendConformance`) in a test
-module and pytest runs the whole suite against your plugin:
+Subclass `OptimizerConformance` (or `SamplerConformance`, `BackendConformance`,
+`PrunerConformance`) in a test module and pytest runs the whole suite against your plugin:
 
 ```python
 from byop.testing import OptimizerConformance
@@ -26,6 +26,7 @@ from byop.testing._conditional_suite import (
     nested_space,
 )
 from byop.testing._optimizer_suite import OptimizerConformance
+from byop.testing._pruner_suite import PrunerConformance
 from byop.testing._sampler_suite import SamplerConformance
 from byop.testing._spaces import conditional_space, cost_of, mixed_space
 
@@ -33,6 +34,7 @@ __all__ = [
     "BackendConformance",
     "ConditionalSpaceConformance",
     "OptimizerConformance",
+    "PrunerConformance",
     "SamplerConformance",
     "active_names",
     "conditional_space",
