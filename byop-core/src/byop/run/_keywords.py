@@ -28,6 +28,8 @@ OWN_PARAMETERS = (
     "store",
     "progress",
     "metrics",
+    "callbacks",
+    "stop_when",
 )
 """`optimize`'s own keyword parameters (anything else goes to the optimizer's factory)."""
 
