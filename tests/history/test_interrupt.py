@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -75,10 +76,8 @@ def objective(trial):
 def assert_workers_gone(pids: Path) -> None:
     procs = []
     for f in pids.iterdir():
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):  # ended already
             procs.append(psutil.Process(int(f.name)))
-        except psutil.NoSuchProcess:
-            pass
     _, alive = psutil.wait_procs(procs, timeout=10)
     assert not alive, f"workers still running after Ctrl-C: {alive}"
 

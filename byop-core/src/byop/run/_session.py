@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from typing import Any
 
@@ -19,7 +20,9 @@ from byop.run._errors import ResumeNotSupportedError
 from byop.run._interrupts import AtOnce, Interrupts
 from byop.run._keywords import explain_factory_error
 from byop.run._settings import RunSettings
-from byop.scheduling import CallCancelledError, Scheduler, TrialTask
+from byop.scheduling import CallCancelledError, Scheduler, StopCriterion, TrialTask
+
+logger = logging.getLogger("byop.run")
 
 
 class RunSession:
@@ -342,11 +345,27 @@ class RunSession:
         self.finished += 1
         self.callbacks.report(report)
         criterion = self.criterion
-        if criterion is not None and not self.stopping:
-            criterion.update(report)
-            if criterion.met():
-                self.stopping = True
-                self.stop_reason = f"stop criterion met: {criterion!r}"
-                self.scheduler.stop(reason=self.stop_reason)
-                return
+        if criterion is not None and not self.stopping and self._met(criterion, report):
+            self.stopping = True
+            self.scheduler.stop(reason=self.stop_reason)
+            return
         self._fill()
+
+    def _met(self, criterion: StopCriterion, report: Report[Any]) -> bool:
+        """Whether the criterion is met now; one that raises stops the run, cleanly."""
+        try:
+            criterion.update(report)
+            if not criterion.met():
+                return False
+        except Exception as e:
+            logger.error(
+                "stop criterion %r raised %s on trial %s; stopping the run",
+                criterion,
+                type(e).__name__,
+                report.trial.name,
+                exc_info=e,
+            )
+            self.stop_reason = f"stop criterion {criterion!r} raised {type(e).__name__}: {e}"
+            return True
+        self.stop_reason = f"stop criterion met: {criterion!r}"
+        return True
