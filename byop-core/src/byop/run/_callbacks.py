@@ -116,10 +116,12 @@ def _has_methods(obj: Any) -> bool:
 def callback_name(fn: Any) -> str:
     """A callback's name for messages: ``Tracker.on_report``, ``log_report``."""
     owner = getattr(fn, "__self__", None)
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    name: str | None = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
     if owner is not None and name is not None and "." not in name:
         return f"{type(owner).__name__}.{name}"
-    return name or repr(fn)
+    if name is None:
+        return repr(fn)
+    return name.rpartition("<locals>.")[2]  # a function made in a function: its own name
 
 
 class Callbacks:
