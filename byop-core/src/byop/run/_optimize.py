@@ -71,7 +71,8 @@ def optimize(
         store: A file to store the run in (created with its directory), or to resume from.
             An empty file there holds no run: a new run is created in it, and the summary
             says so.
-        progress: ``"auto"`` (a live bar on a terminal, plain lines otherwise), ``"bar"``,
+        progress: ``"auto"`` (a tqdm bar on a terminal or in a notebook, lines otherwise:
+            messages of the ``byop.progress`` logger), ``"bar"``,
             ``"lines"`` or ``"off"`` (``True``/``False`` for auto/off).
         metrics: The metrics the objective reports (``cost`` minimised by default); the
             first ranks the trials.
