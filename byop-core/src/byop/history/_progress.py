@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import shutil
 import sys
 import threading
 import time
@@ -72,6 +73,11 @@ def resolve_mode(mode: ProgressMode | bool | None, stream: TextIO) -> _Resolved:
         terminal = callable(is_tty) and bool(is_tty()) and os.environ.get("TERM") != "dumb"
         return "bar" if terminal or in_notebook() else "lines"
     return mode
+
+
+def _width() -> int:
+    """The terminal's width (``COLUMNS`` first), 100 when unknown (a terminal of size 0)."""
+    return shutil.get_terminal_size((100, 24)).columns or 100
 
 
 def bar_class(notebook: bool) -> Any:
@@ -197,6 +203,7 @@ class Progress:
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
         self._bar: Any = None
+        self._notebook = False
         self._drawn_at = 0.0
 
     # ------------------------------------------------------------------ feeding
@@ -210,12 +217,13 @@ class Progress:
                 self._say(self._start_line())
             elif self.mode == "bar":
                 notebook = self._given_stream is None and in_notebook()
+                self._notebook = notebook
                 self._bar = bar_class(notebook)(
                     total=_PERMILLE,
                     desc=self.title,
                     file=self.stream,
                     bar_format=self._bar_format(),
-                    dynamic_ncols=True,
+                    ncols=None if notebook else _width(),
                     mininterval=0,
                     leave=True,
                 )
@@ -386,6 +394,8 @@ class Progress:
         bar = self._bar
         done = len(self.history)
         of = f"/{self.total}" if self.total is not None else ""
+        if not self._notebook:
+            bar.ncols = _width()  # the terminal's, as it is now
         bar.n = round((self.fraction() or 0.0) * _PERMILLE)
         bar.info = f"{done}{of} [{self.clock_text()}] {self.status_text()}"
         bar.refresh()
