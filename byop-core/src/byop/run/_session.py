@@ -157,9 +157,9 @@ class RunSession:
             status = "exhausted"
         elif remaining_time is not None and remaining_time <= 0:
             status = "timeout"
-        elif self._met_before(earlier):
-            status = "stopped"
         try:
+            if status is None and self._met_before(earlier):
+                status = "stopped"
             if status is None:
                 status = self._loop(scheduler, remaining_time)
         except AtOnce:
@@ -180,13 +180,12 @@ class RunSession:
     def _met_before(self, earlier: list[Report[Any]]) -> bool:
         """Feed the stored reports to the stop criterion; whether it is met already."""
         criterion = self.criterion
-        if criterion is None or not earlier:
+        if criterion is None:
             return False
         for report in earlier:
-            criterion.update(report)
-        if criterion.met():
-            self.stop_reason = f"stop criterion met by the stored reports: {criterion!r}"
-            return True
+            if self._met(criterion, report):
+                self.stop_reason = f"{self.stop_reason} (by the stored reports)"
+                return True
         return False
 
     def _interrupted(self, *, at_once: bool) -> KeyboardInterrupt:
