@@ -149,8 +149,20 @@ def test_df_has_one_row_a_trial():
     assert df.loc[df["name"] == "d", "exception"].item() == "MemoryError"
     assert df["config:x"].tolist() == [1.0] * 6
     assert math.isnan(df.loc[df["name"] == "d", "results:cost"].item())
+    types = pd.api.types
+    assert types.is_datetime64_any_dtype(df["time:start"]) and str(df["time:end"].dt.tz) == "UTC"
+    rows = sample().records()
+    assert df["time:duration"].dt.total_seconds().tolist() == [r["time:duration"] for r in rows]
+    assert df["time:start"].iloc[1].timestamp() == rows[1]["time:start"]
+    assert (df["time:end"] - df["time:start"]).iloc[0] == df["time:duration"].iloc[0]
     empty = History().df()
     assert len(empty) == 0 and "status" in empty.columns
+    assert types.is_timedelta64_dtype(empty["time:duration"])
+
+
+def test_printing_the_best_trial_shows_its_configuration():
+    text = str(sample().best())
+    assert "config={'x': 1.0" in text and "results={'cost'" in text
 
 
 def test_df_without_pandas_names_the_extra(monkeypatch):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import threading
 
@@ -8,6 +9,11 @@ import pytest
 
 from byop.history import History, Progress, format_duration, summary
 from byop.optimization import Metric, Trial
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # the bar is as wide as the terminal
 
 
 def reports(costs):
@@ -60,8 +66,9 @@ def test_lines_show_new_bests_and_tenths_of_the_budget_then_a_summary():
     assert lines[0] == "run: started, budget 20 trials"
     news = [line for line in lines if "new best" in line]
     assert [n.split("new best cost ")[1] for n in news] == ["5 from t0", "3 from t1"]
-    milestones = [line for line in lines if "failed" in line and "crashed" in line]
+    milestones = [line for line in lines if "trials/s" in line or "s/trial" in line]
     assert [m.split("[")[1].split()[0] for m in milestones] == [f"{n}/20" for n in range(4, 21, 2)]
+    assert milestones[-1].endswith("best cost 3 (t1), fail 1, crashed 1")
     assert "run: 20 trials in" in text
     assert re.search(r"\n  fail +1   ValueError x1\n", text)
     assert re.search(r"\n  crashed +1   MemoryError x1\n", text)
@@ -84,7 +91,7 @@ def test_bad_mode_says_what_is_allowed():
         Progress(mode="fancy")
 
 
-def test_bar_on_a_terminal_redraws_one_line():
+def test_bar_on_a_terminal_is_tqdms_with_rate_eta_best_and_failures():
     term = Terminal()
     progress = Progress(total=4, stream=term, title="run")
     assert progress.mode == "bar"
@@ -94,10 +101,30 @@ def test_bar_on_a_terminal_redraws_one_line():
     progress.close()
     text = term.getvalue()
     bar, _, rest = text.rpartition("\r")[2].partition("\n")
-    assert bar.startswith("run [██████████████████████████████] 4/4")
-    assert "best 1 (t2)  fail 1  crash 1" in bar
+    assert re.match(r"run: 100%\|█+\| 4/4 \[0:0", bar), bar
+    assert re.search(r"4/4 \[0:0\d\.\d<0:00\.0\] [\d.]+ trials/s, ", bar), bar
+    assert bar.endswith("best cost 1 (t2), fail 1, crashed 1")
     assert "run: 4 trials in" in rest
     assert "\n" not in text.split("run: 4 trials")[0].rstrip("\n")  # one line until the end
+
+
+def test_the_eta_is_the_sooner_of_the_trial_and_the_time_budget():
+    import time
+
+    def after_ten_seconds(**kwargs):
+        progress = Progress(total=100, mode="off", **kwargs)
+        progress.start()
+        for report in reports([1.0] * 10):
+            progress.update(report)
+        progress._started = time.monotonic() - 10  # ten trials in ten seconds
+        return progress
+
+    by_trials = after_ten_seconds()
+    assert by_trials.rate == pytest.approx(1.0, rel=0.05)
+    assert by_trials.eta == pytest.approx(90, rel=0.05)  # 90 trials left, at one a second
+    assert by_trials.clock_text().startswith("0:10.0<0:01:")
+    assert after_ten_seconds(timeout=50).eta == pytest.approx(40, rel=0.05)  # time runs out first
+    assert Progress(mode="off").eta is None
 
 
 def test_bar_redraws_while_no_report_arrives():
@@ -107,8 +134,16 @@ def test_bar_redraws_while_no_report_arrives():
     with term.wrote:
         assert term.wrote.wait_for(lambda: term.writes >= 4, timeout=5)
     progress.close(show_summary=False)
-    assert "0/60" not in term.getvalue()  # no trial budget: a count, not a fraction
-    assert "0 " in term.getvalue().split("\r")[1] and "/1:00:00" not in term.getvalue()
+    last = term.getvalue().rstrip("\n").rpartition("\r")[2]
+    assert "0/60" not in last  # no trial budget: a count, not a fraction
+    assert re.search(r"\| 0 \[0:00\.\d<0:[\d:.]+\] - trials/s, no best yet", last), last
+
+
+def test_bar_without_a_budget_has_no_bar():
+    term = Terminal()
+    with Progress(stream=term, mode="bar") as progress:
+        progress.update(reports([1.0])[0])
+    assert "%|" not in term.getvalue() and "byop: 1 [" in term.getvalue()
 
 
 def test_bar_falls_back_to_ascii():
@@ -116,7 +151,44 @@ def test_bar_falls_back_to_ascii():
     progress = Progress(total=2, stream=term, mode="bar")
     with progress:
         progress.update(reports([1.0])[0])
-    assert "[###############---------------]" in term.getvalue()
+    half = re.search(r"50%\|(#+)\d?( +)\|", term.getvalue())  # a digit: a part of a cell
+    assert half and abs(len(half[1]) - len(half[2])) <= 2 and "█" not in term.getvalue()
+
+
+def test_in_a_notebook_auto_is_the_bar(monkeypatch):
+    import sys
+    import types
+
+    from byop.history._progress import bar_class, in_notebook
+
+    class ZMQInteractiveShell:
+        pass
+
+    fake = types.ModuleType("IPython")
+    fake.get_ipython = ZMQInteractiveShell  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    assert in_notebook()
+    assert Progress(total=3).mode == "bar"  # standard error is no terminal here
+    import tqdm
+
+    cls = bar_class(notebook=True)
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:  # no widgets: tqdm's text bar, which a notebook shows too
+        assert cls.__mro__[1] is tqdm.tqdm
+    else:
+        from tqdm.notebook import tqdm as widget
+
+        assert cls.__mro__[1] is widget
+
+
+def test_without_a_stream_lines_are_log_messages(caplog):
+    with caplog.at_level(logging.INFO, logger="byop"), Progress(total=2, mode="lines") as progress:
+        for report in reports([2.0, 1.0]):
+            progress.update(report)
+    messages = [r.getMessage() for r in caplog.records if r.name == "byop.progress"]
+    assert messages[0] == "byop: started, budget 2 trials"
+    assert messages[-1].startswith("byop: 2 trials in")
 
 
 def test_a_resumed_run_counts_what_was_done_before():
@@ -148,7 +220,14 @@ def test_summary_without_a_best():
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0.0, "0:00.0"), (59.94, "0:59.9"), (61, "0:01:01"), (3600 * 25, "25:00:00"), (-1, "-")],
+    [
+        (0.0, "0:00.0"),
+        (59.94, "0:59.9"),
+        (59.96, "0:01:00"),
+        (61, "0:01:01"),
+        (3600 * 25, "25:00:00"),
+        (-1, "-"),
+    ],
 )
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text

@@ -12,7 +12,7 @@ def test_readme_examples_run(tmp_path):
     runnable = [b for b in blocks(README) if b.run]
     assert len(runnable) >= 2
     script = "\n".join(b.code for b in runnable)
-    script += "\nassert history.best() is not None\nassert len(history) == 100\n"
+    script += "\nassert history.best() is not None\nassert 30 < len(history) <= 100\n"
     proc = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,

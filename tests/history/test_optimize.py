@@ -306,14 +306,19 @@ def test_metrics_rank_the_trials(tmp_path):
     assert read_store(tmp_path / "r.jsonl").header.metrics[0] == Metric("x", minimize=False)
 
 
-def test_progress_lines_and_the_summary_go_to_stderr(tmp_path, capsys):
+def logged(caplog):
+    return "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("byop"))
+
+
+def test_progress_lines_and_the_summary_are_messages_of_the_byop_logger(tmp_path, caplog, capsys):
     path = tmp_path / "run.jsonl"
     run(max_trials=10, progress="lines", store=path)
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert err.startswith("byop random_search: started, budget 10 trials")
-    assert "new best cost" in err and "byop random_search: 10 trials in" in err
-    assert f"store  {path}" in err
+    assert capsys.readouterr().out == ""
+    text = logged(caplog)
+    assert text.startswith("byop random_search: started, budget 10 trials")
+    assert "new best cost" in text and "byop random_search: 10 trials in" in text
+    assert f"store  {path}" in text
+    assert {r.name for r in caplog.records if r.name.startswith("byop")} == {"byop.progress"}
 
 
 def test_a_trial_running_on_in_a_thread_does_not_keep_python_running(tmp_path):
@@ -336,16 +341,16 @@ def test_a_trial_running_on_in_a_thread_does_not_keep_python_running(tmp_path):
     )
 
 
-def test_an_empty_store_file_gets_a_new_run_and_the_summary_says_so(tmp_path, capsys):
+def test_an_empty_store_file_gets_a_new_run_and_the_summary_says_so(tmp_path, caplog):
     path = tmp_path / "run.jsonl"
     path.touch()
     assert len(run(max_trials=3, progress="lines", store=path)) == 3
-    err = capsys.readouterr().err
-    assert f"{path} (the file was empty: a new run was created in it)" in err
+    assert f"{path} (the file was empty: a new run was created in it)" in logged(caplog)
     assert len(read_store(path).reports) == 3
+    caplog.clear()
     run(max_trials=4, progress="lines", store=path)  # resumed: no longer empty
-    err = capsys.readouterr().err
-    assert "was empty" not in err and f"store  {path}" in err
+    text = logged(caplog)
+    assert "was empty" not in text and f"store  {path}" in text
 
 
 @pytest.mark.parametrize("first", ["name", "object"])

@@ -352,7 +352,19 @@ class History:
     def df(self) -> pd.DataFrame:
         """The history as a pandas DataFrame, one row a trial (the columns of `records`).
 
-        Needs pandas: ``pip install byop[pandas]``.
+        Times are pandas types: ``time:start`` and ``time:end`` are datetimes (UTC),
+        ``time:duration`` and ``cpu_time:duration`` timedeltas (``.dt.total_seconds()`` for
+        seconds). `records` keeps them as numbers. Needs pandas: ``pip install byop[pandas]``.
+
+        Example:
+            ```python
+            from byop.history import History
+            from byop.optimization import Trial
+
+            df = History([Trial("a", {"x": 1.0}).success(cost=0.5)]).df()
+            assert str(df["time:start"].dt.tz) == "UTC"
+            assert df["time:duration"].dt.total_seconds().iloc[0] >= 0
+            ```
 
         Raises:
             byop.plugins.MissingDependencyError: pandas is not installed.
@@ -361,9 +373,12 @@ class History:
 
         pandas = import_optional("pandas", install="byop[pandas]", feature="History.df()")
         rows = self.records()
-        if not rows:
-            return pandas.DataFrame(columns=EMPTY_COLUMNS)
-        frame: pd.DataFrame = pandas.DataFrame.from_records(rows, columns=list(rows[0]))
+        columns = list(rows[0]) if rows else EMPTY_COLUMNS
+        frame: pd.DataFrame = pandas.DataFrame.from_records(rows, columns=columns)
+        for column in ("time:start", "time:end"):
+            frame[column] = pandas.to_datetime(frame[column].astype(float), unit="s", utc=True)
+        for column in ("time:duration", "cpu_time:duration"):
+            frame[column] = pandas.to_timedelta(frame[column].astype(float), unit="s")
         return frame
 
 

@@ -25,9 +25,9 @@ def format_duration(seconds: float) -> str:
     """
     if not math.isfinite(seconds) or seconds < 0:
         return "-"
-    if seconds < 60:
+    if round(seconds, 1) < 60:  # 59.96 s is 0:01:00, not 0:60.0
         return f"0:{seconds:04.1f}"
-    whole = int(seconds)
+    whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}"

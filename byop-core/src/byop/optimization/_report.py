@@ -116,8 +116,8 @@ class Report(Generic[Info]):
     def __repr__(self) -> str:
         extra = f", exception={self.exception!r}" if self.exception is not None else ""
         return (
-            f"{type(self).__name__}(trial={self.trial.name!r}, results={self.results!r}, "
-            f"duration={self.time.duration:.4g}s{extra})"
+            f"{type(self).__name__}(trial={self.trial.name!r}, config={dict(self.trial.config)!r}, "
+            f"results={self.results!r}, duration={self.time.duration:.4g}s{extra})"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -22,8 +22,16 @@ Example:
 
 from __future__ import annotations
 
+from byop.run._callbacks import Callback, RunEnd
 from byop.run._errors import NoBudgetError, ResumeNotSupportedError
 from byop.run._optimize import optimize
 from byop.run._settings import RunSettings
 
-__all__ = ["NoBudgetError", "ResumeNotSupportedError", "RunSettings", "optimize"]
+__all__ = [
+    "Callback",
+    "NoBudgetError",
+    "ResumeNotSupportedError",
+    "RunEnd",
+    "RunSettings",
+    "optimize",
+]

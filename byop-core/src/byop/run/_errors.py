@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class NoBudgetError(ValueError):
-    """`optimize` was called without a budget: neither ``max_trials`` nor ``timeout``."""
+    """`optimize` was called without a budget: no ``max_trials``, ``timeout`` or ``stop_when``."""
 
 
 class ResumeNotSupportedError(TypeError):

@@ -29,6 +29,8 @@ OWN_PARAMETERS = (
     "progress",
     "metrics",
     "pruner",
+    "callbacks",
+    "stop_when",
 )
 """`optimize`'s own keyword parameters (anything else goes to the optimizer's factory)."""
 

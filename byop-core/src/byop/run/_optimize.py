@@ -10,7 +10,7 @@ from byop.history import History, ProgressMode
 from byop.optimization import Metric, Pruner, Trial
 from byop.run._session import RunSession
 from byop.run._settings import RunSettings
-from byop.scheduling import Scheduler
+from byop.scheduling import Scheduler, StopCriterion
 
 
 def optimize(
@@ -31,6 +31,8 @@ def optimize(
     progress: ProgressMode | bool = "auto",
     metrics: Metric | str | Iterable[Metric | str] | None = None,
     pruner: str | Pruner | None = None,
+    callbacks: Iterable[Any] | Callable[[Any], Any] | None = None,
+    stop_when: StopCriterion | Callable[[Any], bool] | Iterable[Any] | None = None,
     **optimizer_options: Any,
 ) -> History:
     """Optimize ``objective`` over ``space`` until the budget is spent; returns the history.
@@ -70,7 +72,8 @@ def optimize(
         store: A file to store the run in (created with its directory), or to resume from.
             An empty file there holds no run: a new run is created in it, and the summary
             says so.
-        progress: ``"auto"`` (a live bar on a terminal, plain lines otherwise), ``"bar"``,
+        progress: ``"auto"`` (a tqdm bar on a terminal or in a notebook, lines otherwise:
+            messages of the ``byop.progress`` logger), ``"bar"``,
             ``"lines"`` or ``"off"`` (``True``/``False`` for auto/off).
         metrics: The metrics the objective reports (``cost`` minimised by default); the
             first ranks the trials.
@@ -79,13 +82,28 @@ def optimize(
             ``"asha"``, ``"optuna.median"``...) or a `byop.optimization.Pruner`. It judges the
             first metric; a stopped trial's report is a `PrunedReport`. An optimizer with its
             own ``should_stop(trial, step, values)`` is asked too.
+        callbacks: Functions called with each report, or `Callback` objects (``on_report``,
+            ``on_end``), called in the main process, in order, after the report is stored. A
+            callback that raises is logged with its name, and the run goes on.
+        stop_when: When to end the run before its budget: a stop criterion of
+            `byop.scheduling` (``NoImprovement(50)``, ``TargetCost(0.01)``, ``MaxTrials(n)``,
+            ``Timeout(s)``, combined with ``|`` and ``&``), a function ``fn(report) -> bool``,
+            or a list of these (any). Checked as each report arrives; on a resumed run, the
+            stored reports are fed to it first. Trials still running are stopped, and a
+            resume runs them again.
         **optimizer_options: Passed to the optimizer's factory when it is created by name.
 
     Returns:
         The run's `History`: every finished trial, including those of earlier sessions.
 
+    Ctrl-C stops the run's workers, ends the store's session as interrupted, prints the
+    summary and raises `KeyboardInterrupt` with a message that says how to resume, and the
+    run so far as its ``history`` attribute (its ``store`` attribute is the store's path). A
+    second Ctrl-C skips the rest of that clean-up.
+
     Raises:
-        NoBudgetError: Neither ``max_trials`` nor ``timeout`` was given.
+        NoBudgetError: Neither ``max_trials``, ``timeout`` nor ``stop_when`` was given.
+        KeyboardInterrupt: Ctrl-C; its ``history`` attribute holds what the run did.
         byop.history.StoreMismatchError: The store holds a run with a different optimizer,
             seed, space or metrics.
         ResumeNotSupportedError: The store holds reports and the optimizer has no
@@ -132,5 +150,14 @@ def optimize(
         metrics=metrics,
         optimizer_options=optimizer_options,
         pruner=pruner,
+        callbacks=callbacks,
+        stop_when=stop_when,
     )
-    return RunSession(settings).run()
+    session = RunSession(settings)
+    try:
+        return session.run()
+    except KeyboardInterrupt as e:
+        # Raised afresh here: the user sees one line of byop, not the loop's internals.
+        interrupted = KeyboardInterrupt(*e.args)
+        interrupted.__dict__.update(e.__dict__)  # .history, .store
+        raise interrupted from None

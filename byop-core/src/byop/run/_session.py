@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from typing import Any
 
@@ -15,11 +16,15 @@ from byop.optimization import (
     create_optimizer,
     create_pruner,
 )
-from byop.run import _resume
+from byop.run import _resume, _stopping
+from byop.run._callbacks import Callbacks, RunEnd
 from byop.run._errors import ResumeNotSupportedError
+from byop.run._interrupts import AtOnce, Interrupts
 from byop.run._keywords import explain_factory_error
 from byop.run._settings import RunSettings
-from byop.scheduling import CallCancelledError, Scheduler, TrialTask
+from byop.scheduling import CallCancelledError, Scheduler, StopCriterion, TrialTask
+
+logger = logging.getLogger("byop.run")
 
 
 class RunSession:
@@ -40,6 +45,11 @@ class RunSession:
         self.cut_off: list[str] = []
         self.still_running = 0  # cut off, but running on in a thread that cannot be stopped
         self.replaced_empty = False  # the store was an empty file, and a new run was made in it
+        self.callbacks = Callbacks(settings.callbacks)
+        self.criterion = settings.stop_when
+        self.stopping = False  # a stop criterion was met: launch nothing more
+        self.stop_reason: str | None = None
+        self.interrupts = Interrupts()
         # Set when the run starts.
         self.optimizer: Any = None
         self.pruner: Pruner | None = None
@@ -48,6 +58,7 @@ class RunSession:
         self.history: History
         self.progress: Progress
         self.task: TrialTask
+        self.scheduler: Scheduler
 
     # ------------------------------------------------------------------ setting up
     def _make_optimizer(self, seed: int | None) -> Any:
@@ -114,7 +125,18 @@ class RunSession:
 
     # ------------------------------------------------------------------ running
     def run(self) -> History:
-        """Run to the budget; the run's history."""
+        """Run to the budget; the run's history.
+
+        Raises:
+            KeyboardInterrupt: Ctrl-C (after the clean-up, or at once on a second Ctrl-C).
+        """
+        with self.interrupts:
+            try:
+                return self._run()
+            except AtOnce:
+                raise self._interrupted(at_once=True) from None
+
+    def _run(self) -> History:
         settings = self.settings
         budget = settings.budget
         scheduler, optimizer, store, stored = self._prepare()
@@ -146,46 +168,119 @@ class RunSession:
         elif remaining_time is not None and remaining_time <= 0:
             status = "timeout"
         try:
+            if status is None and self._met_before(earlier):
+                status = "stopped"
             if status is None:
                 status = self._loop(scheduler, remaining_time)
+        except AtOnce:
+            self._abandon()
+            raise
         except KeyboardInterrupt:
+            self.interrupts.seen()
             status = "interrupted"
-            raise
+            self.stop_reason = "Ctrl-C"
         except BaseException as e:
-            status = f"error: {type(e).__name__}: {e}"
+            self._close(f"error: {type(e).__name__}: {e}")
             raise
-        finally:
-            self._close(status or "error")
+        self._close(status)
+        if status == "interrupted":
+            raise self._interrupted(at_once=False)
         return self.history
 
+    def _met_before(self, earlier: list[Report[Any]]) -> bool:
+        """Feed the stored reports to the stop criterion; whether it is met already."""
+        criterion = self.criterion
+        if criterion is None:
+            return False
+        for report in earlier:
+            if self._met(criterion, report):
+                self.stop_reason = f"{self.stop_reason} (by the stored reports)"
+                return True
+        return False
+
+    def _interrupted(self, *, at_once: bool) -> KeyboardInterrupt:
+        """The error for Ctrl-C: one line on what happened and how to resume."""
+        store = self.settings.store
+        done = self.finished
+        how = "stopped at once by a second Ctrl-C" if at_once else "interrupted"
+        if store is not None:
+            hint = (
+                f"byop: run {how} after {done} trials; to resume it, call optimize() again "
+                f"with store={str(store)!r}"
+            )
+        else:
+            hint = (
+                f"byop: run {how} after {done} trials, kept in this exception's .history; "
+                "pass store= to optimize() to be able to resume a run"
+            )
+        error = KeyboardInterrupt(hint)
+        history = getattr(self, "history", None)
+        error.history = History(metrics=self.settings.metrics) if history is None else history  # type: ignore[attr-defined]
+        error.store = store  # type: ignore[attr-defined]
+        return error
+
+    def _abandon(self) -> None:
+        """A second Ctrl-C: close the store's file (no end record) and the display, no more."""
+        if self.store is not None and not self.store.closed:
+            self.store.close()
+        progress = getattr(self, "progress", None)
+        if progress is not None:
+            progress.close(show_summary=False)
+
     def _close(self, status: str) -> None:
-        """End the store's session with ``status``, and the progress display with a summary."""
-        store = self.store
-        details: dict[str, Any] = {}
+        """End the store's session, tell the callbacks, close the display with the summary."""
         try:
-            if store is not None:
-                details["store"] = str(store.path) + (
-                    " (the file was empty: a new run was created in it)"
-                    if self.replaced_empty
-                    else ""
+            self._end_store(status)
+            self.callbacks.end(
+                RunEnd(
+                    history=self.history,
+                    status=status,
+                    reason=self.stop_reason,
+                    store=self.settings.store,
                 )
-                if not store.closed:
-                    store.end(status)
+            )
+        except AtOnce:
+            self._abandon()
+            raise
+        except BaseException:
+            self.progress.close(details=self._details(status))
+            raise
+        self.progress.close(details=self._details(status))
+
+    def _end_store(self, status: str) -> None:
+        store = self.store
+        if store is None:
+            return
+        try:
+            if not store.closed:
+                store.end(status)
         finally:
-            if store is not None:
-                store.close()
-            if self.cut_off:
-                details["unfinished"] = (
-                    f"{len(self.cut_off)} trials stopped by the end of the run"
-                    + ("; resuming runs them again" if store is not None else "")
-                )
-            if self.still_running:
-                details["still running"] = (
-                    f"{self.still_running} of them in threads of this process, which cannot be "
-                    "stopped: they run on until their objective returns, or this process exits "
-                    "(use backend='processes' to have them stopped)"
-                )
-            self.progress.close(details=details)
+            store.close()
+
+    def _details(self, status: str) -> dict[str, Any]:
+        """The summary's lines after the best trial."""
+        details: dict[str, Any] = {}
+        store = self.store
+        if store is not None:
+            details["store"] = str(store.path) + (
+                " (the file was empty: a new run was created in it)" if self.replaced_empty else ""
+            )
+        if status in ("stopped", "interrupted") and self.stop_reason:
+            details[status] = self.stop_reason
+        if self.cut_off:
+            details["unfinished"] = f"{len(self.cut_off)} trials stopped by the end of the run" + (
+                "; resuming runs them again" if store is not None else ""
+            )
+        if self.still_running:
+            details["still running"] = (
+                f"{self.still_running} of them in threads of this process, which cannot be "
+                "stopped: they run on until their objective returns, or this process exits "
+                "(use backend='processes' to have them stopped)"
+            )
+        errors = self.callbacks.summary()
+        if errors:
+            details["callback errors"] = errors
+        return details
 
     def _loop(self, scheduler: Scheduler, remaining_time: float | None) -> str:
         limits = self.settings.limits
@@ -196,19 +291,23 @@ class RunSession:
             cpu_time_limit=None if limits is None else limits.cpu_time,
             wall_time_limit=None if limits is None else limits.wall_time,
         )
+        self.scheduler = scheduler
         scheduler.on_start(self._fill)
         self.task.on_report(self._on_report)
         if self.pruner is not None or callable(getattr(self.optimizer, "should_stop", None)):
             self.task.progress_judge = self._judge
+        _stopping.start(self.criterion)
         self.progress.start()
         timeout = None if remaining_time is None else max(remaining_time, 1e-3)
         status = scheduler.run(timeout=timeout, wait=False)
+        if self.stop_reason is None and status.value == "stopped":
+            self.stop_reason = scheduler.stop_reason
         return str(status.value)
 
     def _launch(self) -> bool:
         """Submit one trial (a re-run first, else a new one) if the budget allows."""
         max_trials = self.settings.budget.max_trials
-        if max_trials is not None and self.finished + self.running >= max_trials:
+        if self.stopping or (max_trials is not None and self.finished + self.running >= max_trials):
             return False
         if self.reruns:
             trial = self.reruns.popleft()
@@ -261,6 +360,12 @@ class RunSession:
         self.history.add(report)
         self.progress.update(report)
         self.finished += 1
+        self.callbacks.report(report)
+        criterion = self.criterion
+        if criterion is not None and not self.stopping and self._met(criterion, report):
+            self.stopping = True
+            self.scheduler.stop(reason=self.stop_reason)
+            return
         self._fill()
 
     def _judge(self, trial: Trial[Any], step: float, values: dict[str, Any]) -> bool:
@@ -276,3 +381,22 @@ class RunSession:
         if callable(hook):
             stop = bool(hook(trial, step, values)) or stop
         return stop
+
+    def _met(self, criterion: StopCriterion, report: Report[Any]) -> bool:
+        """Whether the criterion is met now; one that raises stops the run, cleanly."""
+        try:
+            criterion.update(report)
+            if not criterion.met():
+                return False
+        except Exception as e:
+            logger.error(
+                "stop criterion %r raised %s on trial %s; stopping the run",
+                criterion,
+                type(e).__name__,
+                report.trial.name,
+                exc_info=e,
+            )
+            self.stop_reason = f"stop criterion {criterion!r} raised {type(e).__name__}: {e}"
+            return True
+        self.stop_reason = f"stop criterion met: {criterion!r}"
+        return True

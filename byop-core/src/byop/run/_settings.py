@@ -11,9 +11,11 @@ from attrs import field, frozen
 
 from byop.history import Budget, ProgressMode
 from byop.optimization import Metric, Pruner, Trial, as_metrics, as_seed
+from byop.run._callbacks import check_callbacks
 from byop.run._errors import NoBudgetError
 from byop.run._keywords import check_optimizer_options, close_to_own
-from byop.scheduling import Limits, Scheduler
+from byop.run._stopping import check_stop_when
+from byop.scheduling import Limits, Scheduler, StopCriterion
 
 
 def _positive_int(name: str, value: Any, *, allow_none: bool) -> int | None:
@@ -44,6 +46,8 @@ class RunSettings:
         metrics_given: Whether ``metrics`` were declared (and so go to the optimizer).
         optimizer_options: Keyword options for the optimizer's factory.
         pruner: A registered pruner's name, or a `Pruner`, that stops trials early.
+        callbacks: Functions of each report, or objects with ``on_report``/``on_end``.
+        stop_when: The stop criterion (any of those given), checked at each report.
     """
 
     objective: Callable[[Trial[Any]], Any]
@@ -61,6 +65,8 @@ class RunSettings:
     metrics_given: bool = False
     optimizer_options: Mapping[str, Any] = field(factory=dict)
     pruner: str | Pruner | None = None
+    callbacks: tuple[Any, ...] = ()
+    stop_when: StopCriterion | None = None
 
     @classmethod
     def of(
@@ -83,11 +89,13 @@ class RunSettings:
         metrics: Metric | str | Iterable[Metric | str] | None,
         optimizer_options: Mapping[str, Any],
         pruner: str | Pruner | None = None,
+        callbacks: Any = None,
+        stop_when: Any = None,
     ) -> RunSettings:
         """Check every argument of `optimize`, and keep them.
 
         Raises:
-            NoBudgetError: Neither ``max_trials`` nor ``timeout`` was given.
+            NoBudgetError: Neither ``max_trials``, ``timeout`` nor ``stop_when`` was given.
             TypeError: An argument has the wrong type, or is a keyword argument that neither
                 `optimize` nor the optimizer's factory takes (the message suggests the close
                 parameter, e.g. ``n_workers`` for ``n_worker``).
@@ -100,10 +108,11 @@ class RunSettings:
             )
         if isinstance(timeout, float) and timeout == math.inf:
             timeout = None  # no time limit
-        if max_trials is None and timeout is None:
+        if max_trials is None and timeout is None and not stop_when:
             raise NoBudgetError(
                 "optimize() needs a budget, or it would never end: pass max_trials= (how many "
-                "trials may finish), timeout= (seconds), or both."
+                "trials may finish), timeout= (seconds), stop_when= (a stop criterion), or "
+                "several."
             )
         seed = as_seed(seed)
         max_trials = _positive_int("max_trials", max_trials, allow_none=True)
@@ -138,6 +147,7 @@ class RunSettings:
                 f"{progress!r}."
             )
         _check_pruner(pruner)
+        as_metric_tuple = as_metrics(metrics)
         return cls(
             objective=objective,
             space=space,
@@ -150,10 +160,12 @@ class RunSettings:
             limits=Limits.of(memory_limit, cpu_time_limit, wall_time_limit),
             store=None if store is None else Path(store),
             progress=progress,
-            metrics=as_metrics(metrics),
+            metrics=as_metric_tuple,
             metrics_given=metrics is not None,
             optimizer_options=dict(optimizer_options),
             pruner=pruner,
+            callbacks=check_callbacks(callbacks),
+            stop_when=check_stop_when(stop_when, as_metric_tuple),
         )
 
     @property

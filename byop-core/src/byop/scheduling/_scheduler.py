@@ -428,6 +428,8 @@ class Scheduler:
         token = handler.set(self._keep_quietly)
         try:
             self._cancel_all()
+        except KeyboardInterrupt:
+            raise  # a second Ctrl-C while stopping: stop at once
         except BaseException as e:  # pragma: no cover - last resort, keep the first error
             logger.error("while stopping after %r: %r", error, e)
         finally:
