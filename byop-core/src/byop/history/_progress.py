@@ -341,11 +341,12 @@ class Progress:
 
     # ------------------------------------------------------------------ text
     def counts_text(self) -> str:
-        """``fail 2, crashed 0``: a count for each status but success."""
+        """``fail 2, crashed 0``: failures and crashes always, other statuses once they occur."""
+        always = (ReportStatus.FAIL, ReportStatus.CRASHED)
         return ", ".join(
             f"{status.value} {self._counts[status]}"
             for status in ReportStatus
-            if status is not ReportStatus.SUCCESS
+            if status is not ReportStatus.SUCCESS and (status in always or self._counts[status])
         )
 
     def best_text(self) -> str:
