@@ -11,6 +11,14 @@ which the process that owns the trial turns into its report with `Trial.receive`
 
 from __future__ import annotations
 
+from byop.optimization._checks import (
+    InvalidMetricValueError,
+    MissingMetricError,
+    check_metrics,
+    is_finite_number,
+    missing_metric,
+    results_of,
+)
 from byop.optimization._create import (
     UnknownOptimizerError,
     available_optimizers,
@@ -62,10 +70,12 @@ __all__ = [
     "Fidelity",
     "ForeignException",
     "Hyperband",
+    "InvalidMetricValueError",
     "InvalidReportError",
     "IsolatedRandomState",
     "MFTrialInfo",
     "Metric",
+    "MissingMetricError",
     "MultiFidelityOptimizer",
     "NoReportError",
     "Optimizer",
@@ -90,8 +100,12 @@ __all__ = [
     "as_metrics",
     "as_seed",
     "available_optimizers",
+    "check_metrics",
     "create_optimizer",
     "exception_key",
+    "is_finite_number",
+    "missing_metric",
     "portable",
     "qualified_name",
+    "results_of",
 ]

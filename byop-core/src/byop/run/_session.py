@@ -9,9 +9,12 @@ from byop.history import History, Progress, RunStore, StoredRun
 from byop.optimization import (
     OptimizerExhaustedError,
     Report,
+    ReportStatus,
     SupportsRestore,
     Trial,
+    check_metrics,
     create_optimizer,
+    missing_metric,
 )
 from byop.run import _resume
 from byop.run._errors import ResumeNotSupportedError
@@ -38,6 +41,7 @@ class RunSession:
         self.cut_off: list[str] = []
         self.still_running = 0  # cut off, but running on in a thread that cannot be stopped
         self.replaced_empty = False  # the store was an empty file, and a new run was made in it
+        self.succeeded = False  # a success was reported (this session or an earlier one)
         # Set when the run starts.
         self.optimizer: Any = None
         self.store: RunStore | None = None
@@ -97,6 +101,9 @@ class RunSession:
             else:
                 store, stored = RunStore.reopen(settings.store, budget=settings.budget)
         if stored is not None:
+            # A success stored with a value no optimizer takes (NaN, a string: as byop stored
+            # them before it checked) is restored as the failure it is.
+            stored.reports[:] = [check_metrics(r, settings.metrics) for r in stored.reports]
             try:
                 if stored.reports:
                     optimizer.restore(stored.reports)
@@ -116,6 +123,7 @@ class RunSession:
         scheduler, optimizer, store, stored = self._prepare()
         earlier: list[Report[Any]] = [] if stored is None else list(stored.reports)
         self.history = History(earlier, metrics=settings.metrics)
+        self.succeeded = any(r.status is ReportStatus.SUCCESS for r in earlier)
         self.finished = len(earlier)
         self.optimizer = optimizer
         self.store = store
@@ -185,6 +193,7 @@ class RunSession:
             memory_limit=None if limits is None else limits.memory,
             cpu_time_limit=None if limits is None else limits.cpu_time,
             wall_time_limit=None if limits is None else limits.wall_time,
+            metrics=[m.name for m in self.settings.metrics],
         )
         scheduler.on_start(self._fill)
         self.task.on_report(self._on_report)
@@ -234,6 +243,15 @@ class RunSession:
             self.cut_off.append(name)  # stopped by the end of the run: a resume runs it again
             self.still_running += report.exception.still_running
             return
+        metrics = self.settings.metrics
+        if not self.succeeded and report.status is ReportStatus.SUCCESS:
+            missing = missing_metric(report, metrics)
+            if missing is not None:
+                # Every later trial would lack it too: stop now, not after the whole budget.
+                # The report is not stored: a resume, with the objective fixed, runs it again.
+                raise missing
+            self.succeeded = True
+        report = check_metrics(report, metrics)
         if self.store is not None:
             self.store.reported(report)  # first: what the optimizer is told is never lost
         if rerun:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback as _tb
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from byop.optimization import (
@@ -16,6 +16,7 @@ from byop.optimization import (
     TimeInterval,
     TimeKind,
     Trial,
+    results_of,
 )
 from byop.scheduling._call import Call, CallState
 from byop.scheduling._compact import expand
@@ -41,8 +42,10 @@ class TrialRunner:
 
     The objective's report is the trial's report; an objective that returns ``None`` after
     reporting is fine (its report stands), one that returns ``None`` without reporting crashes
-    with `NoReportError`. An exception escaping the objective is a crash, except a limit breach,
-    which is a failure with the limit's exception.
+    with `NoReportError`. An objective that returns a number or a dictionary of results
+    without reporting succeeds with them: a number is the value of the one metric (the first
+    of ``metrics``, ``cost`` by default). An exception escaping the objective is a crash,
+    except a limit breach, which is a failure with the limit's exception.
 
     When the trial's ``begin()`` block caught an exception (a limit breach among them), the
     trial failed with it: an objective that then returns without a report, or raises (as
@@ -50,11 +53,17 @@ class TrialRunner:
     given, carrying that exception and its traceback.
     """
 
-    __slots__ = ("limits", "objective")
+    __slots__ = ("limits", "metrics", "objective")
 
-    def __init__(self, objective: Callable[[Trial[Any]], Any], limits: Limits | None) -> None:
+    def __init__(
+        self,
+        objective: Callable[[Trial[Any]], Any],
+        limits: Limits | None,
+        metrics: tuple[str, ...] = ("cost",),
+    ) -> None:
         self.objective = objective
         self.limits = limits
+        self.metrics = metrics
 
     def __call__(self, trial: Trial[Any]) -> ReportPayload:
         trial.start()
@@ -74,11 +83,19 @@ class TrialRunner:
             status = ReportStatus.FAIL if _is_limit(exc) else ReportStatus.CRASHED
             return _end(trial, status, exc, tb).payload()
         report = trial.report
+        if report is None and out is not None and trial.exception is None:
+            try:
+                results = results_of(out, self.metrics)
+            except ValueError as e:
+                error = InvalidReportError(str(e))
+                return _end(trial, ReportStatus.CRASHED, error, _line(error)).payload()
+            if results is not None:
+                return trial.success(**results).payload()
         if out is not None and out is not report:
             invalid = InvalidReportError(
                 f"The objective {function_label(self.objective)} returned a "
                 f"{type(out).__name__}, not its trial's report: return trial.success(...) or "
-                "trial.fail(...)."
+                "trial.fail(...) (or a number, or a dictionary of results, without reporting)."
             )
             if trial.exception is not None:
                 return _failed_in_begin(trial, limits, _line(invalid)).payload()
@@ -135,7 +152,7 @@ class TrialRunner:
         return tuple(self(trial))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (TrialRunner, (self.objective, self.limits))
+        return (TrialRunner, (self.objective, self.limits, self.metrics))
 
 
 def _line(error: BaseException) -> str:
@@ -185,6 +202,8 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         memory_limit: Bytes (or ``"512MB"``) a trial may add to its worker's memory.
         cpu_time_limit: Seconds of CPU time a trial may use.
         wall_time_limit: Seconds a trial may run.
+        metrics: The names of the metrics: a number the objective returns instead of a report
+            is the value of the first (``cost`` by default).
     """
 
     def __init__(
@@ -198,6 +217,7 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         memory_limit: int | float | str | None = None,
         cpu_time_limit: float | None = None,
         wall_time_limit: float | None = None,
+        metrics: Sequence[str] = ("cost",),
     ) -> None:
         super().__init__(
             fn,
@@ -209,7 +229,7 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
             cpu_time_limit=cpu_time_limit,
             wall_time_limit=wall_time_limit,
         )
-        self._runner = TrialRunner(fn, self.limits)
+        self._runner = TrialRunner(fn, self.limits, tuple(metrics))
         self.on_report: Event[[Report[Any]]] = Event(
             "on_report", "A trial ended: its report (success, failure or crash)."
         )

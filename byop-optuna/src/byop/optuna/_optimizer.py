@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from attrs import field, frozen
 
-from byop.optimization import Metric, PendingTrials, Report, Trial, as_metrics, as_seed
+from byop.optimization import (
+    Metric,
+    PendingTrials,
+    Report,
+    Trial,
+    as_metrics,
+    as_seed,
+    is_finite_number,
+)
 from byop.optuna._parser import optuna_module, to_optuna
 from byop.pipeline import (
     Categorical,
@@ -262,6 +270,8 @@ class OptunaOptimizer:
     def tell(self, report: Report[OptunaTrialInfo]) -> None:
         """Tell the study: success as ``COMPLETE`` with each metric's value, else ``FAIL``.
 
+        A success whose metric value is not a finite number is told as ``FAIL``.
+
         Raises:
             TypeError: ``report`` is not a report.
             UnknownTrialError: The trial was not asked of this optimizer, or was told already.
@@ -269,8 +279,12 @@ class OptunaOptimizer:
         """
         optuna_trial = self._pending.get(report)
         if isinstance(report, Trial.SuccessReport):
-            values = [float(report[m.name]) for m in self.metrics]
-            self.study.tell(optuna_trial, values=values, state=self._complete)
+            values = [report[m.name] for m in self.metrics]
+            if all(is_finite_number(v) for v in values):
+                floats = [float(v) for v in values]
+                self.study.tell(optuna_trial, values=floats, state=self._complete)
+            else:  # NaN, infinity, a string: the study takes none of them
+                self.study.tell(optuna_trial, state=self._fail)
         else:
             self.study.tell(optuna_trial, state=self._fail)
         self._pending.pop(report)
@@ -279,9 +293,10 @@ class OptunaOptimizer:
         """Add the reports of an earlier run to the study (``study.add_trial``).
 
         Successes are added as ``COMPLETE`` with their metrics (``FAIL`` when one is
-        missing), failures and crashes as ``FAIL``. Each trial's sampled values come from its
-        `OptunaTrialInfo`, else from its config; values of hyperparameters not in the space are
-        left out. The byop name is kept as the trial's user attribute ``byop_name``.
+        missing or not a finite number), failures and crashes as ``FAIL``. Each trial's
+        sampled values come from its `OptunaTrialInfo`, else from its config; values of
+        hyperparameters not in the space are left out. The byop name is kept as the trial's
+        user attribute ``byop_name``.
 
         Raises:
             ValueError: A configuration does not fit the space's distributions.
@@ -296,7 +311,7 @@ class OptunaOptimizer:
             values = None
             state = self._fail
             if isinstance(report, Trial.SuccessReport) and all(
-                m.name in report.results for m in self.metrics
+                is_finite_number(report.results.get(m.name)) for m in self.metrics
             ):
                 values = [float(report.results[m.name]) for m in self.metrics]
                 state = self._complete
