@@ -45,8 +45,8 @@ from byop.history._reading import read_store, repair_store
 from byop.history._records import (
     STORE_FORMAT,
     STORE_VERSION,
-    Budget,
     RunHeader,
+    RunLimits,
     Session,
     StoredRun,
 )
@@ -58,7 +58,6 @@ __all__ = [
     "RESULTS_PREFIX",
     "STORE_FORMAT",
     "STORE_VERSION",
-    "Budget",
     "CorruptStoreError",
     "DuplicateReportError",
     "History",
@@ -67,6 +66,7 @@ __all__ = [
     "Progress",
     "ProgressMode",
     "RunHeader",
+    "RunLimits",
     "RunStore",
     "Session",
     "StoreError",

@@ -82,13 +82,13 @@ class Progress:
     """Shows a run's progress as its reports arrive, and sums the run up at the end.
 
     Feed it every report with `update`. On a terminal it draws one live line, redrawn as
-    reports arrive and a few times a second: trials done of the budget, elapsed time, the best
+    reports arrive and a few times a second: trials done of ``total``, elapsed time, the best
     value so far, failures and crashes. Elsewhere (a log file, a CI job) it prints a plain line
-    at each new best and at every tenth of the budget. `close` prints the `summary`.
+    at each new best and at every tenth of ``total``. `close` prints the `summary`.
 
     Args:
-        total: The budget in trials, if any.
-        timeout: The budget in seconds, if any.
+        total: The most trials the run may finish (``max_trials``), if any.
+        timeout: The run's time limit in seconds, if any.
         metric: The metric to show the best of (``cost`` minimised by default).
         mode: ``"auto"`` (a bar on a terminal, else lines), ``"bar"``, ``"lines"`` or
             ``"off"``; ``True`` is ``"auto"``, ``False`` is ``"off"``.
@@ -240,13 +240,13 @@ class Progress:
 
     # ------------------------------------------------------------------ text
     def _start_line(self) -> str:
-        budget = []
+        limits = []
         if self.total is not None:
-            budget.append(f"{self.total} trials")
+            limits.append(f"{self.total} trials")
         if self.timeout is not None:
-            budget.append(format_duration(self.timeout))
+            limits.append(format_duration(self.timeout))
         since = f", {self._previous} done before" if self._previous else ""
-        return f"{self.title}: started, budget {' or '.join(budget) or 'none'}{since}"
+        return f"{self.title}: started, run limits {' or '.join(limits) or 'none'}{since}"
 
     def _prefix(self) -> str:
         done = len(self.history)

@@ -150,7 +150,9 @@ def results_of(value: Any, metrics: Sequence[str] = ("cost",)) -> dict[str, Any]
         if all(isinstance(k, str) for k in value):
             return dict(value)
         return None
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if isinstance(value, bool):
+        return None  # True is no metric's value
+    if isinstance(value, numbers.Real):
         if len(metrics) > 1:
             raise ValueError(
                 f"The objective returned the number {value!r}, but {len(metrics)} metrics are "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 
-class NoBudgetError(ValueError):
-    """`optimize` was called without a budget: neither ``max_trials`` nor ``timeout``."""
+class NoRunLimitsError(ValueError):
+    """`optimize` was called without run limits: neither ``max_trials`` nor ``timeout``."""
 
 
 class ResumeNotSupportedError(TypeError):

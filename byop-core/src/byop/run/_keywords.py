@@ -28,10 +28,11 @@ OWN_PARAMETERS = (
     "store",
     "progress",
     "metrics",
+    "fidelities",
 )
 """`optimize`'s own keyword parameters (anything else goes to the optimizer's factory)."""
 
-PASSED_BY_OPTIMIZE = ("space", "seed", "metrics")
+PASSED_BY_OPTIMIZE = ("space", "seed", "metrics", "fidelities")
 """What `optimize` itself passes to an optimizer's factory."""
 
 _UNEXPECTED = re.compile(r"unexpected keyword argument '(?P<name>\w+)'")

@@ -32,7 +32,7 @@ class RunSession:
 
     def __init__(self, settings: RunSettings) -> None:
         self.settings = settings
-        self.finished = 0  # reports counted towards the budget, earlier sessions included
+        self.finished = 0  # reports counted towards max_trials, earlier sessions included
         self.running = 0  # trials submitted in this session and not yet reported
         self.reruns: deque[Trial[Any]] = deque()
         self.rerun_names: set[str] = set()
@@ -57,6 +57,8 @@ class RunSession:
         kwargs = dict(settings.optimizer_options)
         if settings.metrics_given:
             kwargs["metrics"] = settings.metrics
+        if settings.fidelities:
+            kwargs["fidelities"] = settings.fidelities
         try:
             return create_optimizer(settings.optimizer, space=settings.space, seed=seed, **kwargs)
         except TypeError as e:
@@ -99,7 +101,7 @@ class RunSession:
             if stored is None:
                 store = RunStore.create(settings.store, _resume.header(settings, optimizer))
             else:
-                store, stored = RunStore.reopen(settings.store, budget=settings.budget)
+                store, stored = RunStore.reopen(settings.store, limits=settings.run_limits)
         if stored is not None:
             # A success stored with a value no optimizer takes (NaN, a string: as byop stored
             # them before it checked) is restored as the failure it is.
@@ -107,7 +109,7 @@ class RunSession:
             try:
                 if stored.reports:
                     optimizer.restore(stored.reports)
-                self.reruns = _resume.reruns(stored, settings.budget.max_trials)
+                self.reruns = _resume.reruns(stored, settings.run_limits.max_trials)
                 self.rerun_names = {trial.name for trial in self.reruns}
             except BaseException:
                 if store is not None:
@@ -117,9 +119,9 @@ class RunSession:
 
     # ------------------------------------------------------------------ running
     def run(self) -> History:
-        """Run to the budget; the run's history."""
+        """Run to the run limits; the run's history."""
         settings = self.settings
-        budget = settings.budget
+        limits = settings.run_limits
         scheduler, optimizer, store, stored = self._prepare()
         earlier: list[Report[Any]] = [] if stored is None else list(stored.reports)
         self.history = History(earlier, metrics=settings.metrics)
@@ -128,18 +130,18 @@ class RunSession:
         self.optimizer = optimizer
         self.store = store
         self.progress = Progress(
-            total=budget.max_trials,
-            timeout=budget.timeout,
+            total=limits.max_trials,
+            timeout=limits.timeout,
             metric=settings.metrics[0],
             mode=settings.progress,
             title=f"byop {settings.optimizer_name}",
             history=earlier,
         )
-        remaining_time = budget.timeout
+        remaining_time = limits.timeout
         if remaining_time is not None and stored is not None:
             remaining_time -= stored.time_used
         status: str | None = None
-        if budget.max_trials is not None and self.finished >= budget.max_trials:
+        if limits.max_trials is not None and self.finished >= limits.max_trials:
             status = "exhausted"
         elif remaining_time is not None and remaining_time <= 0:
             status = "timeout"
@@ -204,7 +206,7 @@ class RunSession:
 
     def _launch(self) -> bool:
         """Submit one trial (a re-run first, else a new one) if the budget allows."""
-        max_trials = self.settings.budget.max_trials
+        max_trials = self.settings.run_limits.max_trials
         if max_trials is not None and self.finished + self.running >= max_trials:
             return False
         if self.reruns:

@@ -87,8 +87,8 @@ class TrialRunner:
             try:
                 results = results_of(out, self.metrics)
             except ValueError as e:
-                error = InvalidReportError(str(e))
-                return _end(trial, ReportStatus.CRASHED, error, _line(error)).payload()
+                wrong = InvalidReportError(str(e))
+                return _end(trial, ReportStatus.CRASHED, wrong, _line(wrong)).payload()
             if results is not None:
                 return trial.success(**results).payload()
         if out is not None and out is not report:

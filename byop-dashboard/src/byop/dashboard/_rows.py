@@ -164,7 +164,7 @@ def status(
             "value": jsonable(report.results.get(metric.name)),
             "config": jsonable(dict(report.trial.config)),
         }
-    budget = header.budget
+    budget = header.limits
     used = run.time_used
     out.update(
         {

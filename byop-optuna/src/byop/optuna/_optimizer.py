@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from attrs import field, frozen
 
 from byop.optimization import (
+    Fidelity,
     Metric,
     PendingTrials,
     Report,
     Trial,
+    as_fidelities,
     as_metrics,
     as_seed,
     is_finite_number,
@@ -83,6 +85,8 @@ class OptunaOptimizer:
             nothing from failed trials (TPE) may keep proposing a forbidden one: after every
             `FORBIDDEN_FALLBACK` in a row, a configuration drawn at random from the allowed
             ones is enqueued for the study instead.
+        fidelities: The declared fidelities: every trial is evaluated at their maximum
+            (``trial.fidelities``; ``trial.budget`` for a single one).
 
     Raises:
         ValueError: ``metrics`` disagree with the study's directions.
@@ -114,8 +118,11 @@ class OptunaOptimizer:
         space: Space | Mapping[str, Any],
         metrics: Metric | str | Iterable[Metric | str] | None = None,
         max_forbidden_retries: int = 100,
+        fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, Any] | None = None,
     ) -> None:
         optuna_mod = optuna_module()
+        self.fidelities = as_fidelities(fidelities)
+        self._at_max = {f.name: f.clip(f.high) for f in self.fidelities}
         self.study = study
         self._plan: tuple[tuple[Hyperparameter, tuple[Condition, ...]], ...] = ()
         if isinstance(space, Mapping) and _is_distribution_dict(space, optuna_mod):
@@ -162,6 +169,7 @@ class OptunaOptimizer:
         study_name: str | None = None,
         storage: Any = None,
         max_forbidden_retries: int = 100,
+        fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, Any] | None = None,
     ) -> OptunaOptimizer:
         """Create a study and wrap it: what ``create_optimizer("optuna", ...)`` calls.
 
@@ -179,6 +187,7 @@ class OptunaOptimizer:
             study_name: The study's name (for a persistent ``storage``).
             storage: Optuna storage, e.g. ``"sqlite:///optuna.db"``; in memory by default.
             max_forbidden_retries: See `OptunaOptimizer`.
+            fidelities: See `OptunaOptimizer`: trials are evaluated at their maximum.
 
         Raises:
             ValueError: The directions and the metrics disagree, or several directions are
@@ -225,6 +234,7 @@ class OptunaOptimizer:
             space=space,
             metrics=declared,
             max_forbidden_retries=max_forbidden_retries,
+            fidelities=fidelities,
         )
 
     # ------------------------------------------------------------------ ask and tell
@@ -257,6 +267,8 @@ class OptunaOptimizer:
         number = optuna_trial.number
         name = self._pending.add(f"{self.PREFIX}-{number}", optuna_trial)
         info = OptunaTrialInfo(number, dict(optuna_trial.params))
+        if self._at_max:
+            return self._pending.issue(Trial(name, config, info, fidelities=dict(self._at_max)))
         return self._pending.issue(Trial(name, config, info))
 
     def _suggest(self, optuna_trial: optuna.Trial) -> dict[str, Any]:
