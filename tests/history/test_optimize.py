@@ -302,7 +302,8 @@ def test_metrics_rank_the_trials(tmp_path):
     history = run(
         max_trials=10, metrics=[Metric("x", minimize=False), "cost"], store=tmp_path / "r.jsonl"
     )
-    assert history.best()["x"] == max(r["x"] for r in history)
+    assert history.best("x")["x"] == max(r["x"] for r in history)
+    assert history.pareto_front()
     assert read_store(tmp_path / "r.jsonl").header.metrics[0] == Metric("x", minimize=False)
 
 

@@ -224,11 +224,25 @@ def _output(target: str) -> Iterator[TextIO]:
 
 
 def runs_plot(args: argparse.Namespace) -> int:
-    """Plot a stored run's best-so-far trace to an image."""
-    from byop.history import plot_trace
+    """Plot a stored run's best-so-far trace (or, with --pareto, its Pareto front) to an image."""
+    from byop.history import plot_pareto, plot_trace
 
     run = _read(args)
     output = Path(args.output)
+    if args.metrics and not args.pareto:
+        raise CommandError("--metrics X,Y goes with --pareto (a trace plot takes --metric).")
+    if args.pareto:
+        names = [n.strip() for n in args.metrics.split(",")] if args.metrics else None
+        with _errors(), _bad_values():
+            output.parent.mkdir(parents=True, exist_ok=True)
+            plot_pareto(
+                run.history,
+                output,
+                metrics=names,
+                title=f"{run.header.optimizer}: {Path(args.store).name}",
+            )
+        print(f"wrote {output}", file=sys.stderr)
+        return 0
     with _errors(), _bad_values():
         output.parent.mkdir(parents=True, exist_ok=True)
         plot_trace(

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Literal, TextIO
 
 from byop.history._history import History, metric_value
+from byop.history._pareto import ParetoFront, front_status
 from byop.history._summary import format_duration, format_value, summary
 from byop.optimization import Metric, Report, ReportStatus
 
@@ -90,6 +91,9 @@ class Progress:
         total: The most trials the run may finish (``max_trials``), if any.
         timeout: The run's time limit in seconds, if any.
         metric: The metric to show the best of (``cost`` minimised by default).
+        metrics: Or: every metric of the run. With several, the display shows the size of
+            the Pareto front (and each trial that joins it) in place of the best value, and
+            the summary lists the front.
         mode: ``"auto"`` (a bar on a terminal, else lines), ``"bar"``, ``"lines"`` or
             ``"off"``; ``True`` is ``"auto"``, ``False`` is ``"off"``.
         stream: Where to write (standard error by default).
@@ -124,6 +128,7 @@ class Progress:
         title: str | None = None,
         history: Iterable[Report[Any]] = (),
         refresh: float = 0.25,
+        metrics: Iterable[Metric | str] | None = None,
     ) -> None:
         self.stream: TextIO = sys.stderr if stream is None else stream
         self.mode = resolve_mode(mode, self.stream)
@@ -131,8 +136,14 @@ class Progress:
         self.timeout = timeout
         self.title = title or "byop"
         self.refresh = refresh
-        self.history = History(history, metrics=None if metric is None else [metric])
+        declared = list(metrics) if metrics is not None else None
+        if declared is None and metric is not None:
+            declared = [metric]
+        self.history = History(history, metrics=declared)
         self.metric = self.history.metric()
+        self.front: ParetoFront | None = (
+            ParetoFront(self.history.metrics) if len(self.history.metrics) > 1 else None
+        )
         self._previous = len(self.history)
         self._best: float | None = None
         self._best_name: str | None = None
@@ -177,7 +188,9 @@ class Progress:
                 self._draw()
             elif self.mode == "lines":
                 done = len(self.history)
-                if improved:
+                if improved and self.front is not None:
+                    self._print(f"{self._prefix()} {front_status(self.front, report)}")
+                elif improved:
                     self._print(
                         f"{self._prefix()} new best {self.metric.name} "
                         f"{format_value(self._best)} from {self._best_name}"
@@ -210,7 +223,8 @@ class Progress:
         done = len(self.history)
         resumed = f", {self._previous} from before" if self._previous else ""
         title = f"{self.title}: {done} trials{resumed} in {format_duration(self.elapsed)}"
-        return summary(self.history, metric=self.metric, title=title, details=details)
+        metric = None if self.front is not None else self.metric
+        return summary(self.history, metric=metric, title=title, details=details)
 
     # ------------------------------------------------------------------ state
     @property
@@ -224,6 +238,8 @@ class Progress:
         return self._best
 
     def _consider(self, report: Report[Any]) -> bool:
+        if self.front is not None:
+            return self.front.add(report)
         value = metric_value(report, self.metric)
         if value is None:
             return False
@@ -259,6 +275,8 @@ class Progress:
             if self._best is not None
             else "no best yet"
         )
+        if self.front is not None:
+            best = front_status(self.front)
         return (
             f"{best}, {self._counts[ReportStatus.FAIL]} failed, "
             f"{self._counts[ReportStatus.CRASHED]} crashed"
@@ -283,6 +301,8 @@ class Progress:
             if self._best is not None
             else "best -"
         )
+        if self.front is not None:
+            best = f"front {len(self.front)}"
         tail = (
             f" {done}{of}  {clock}  {best}  fail {self._counts[ReportStatus.FAIL]}"
             f"  crash {self._counts[ReportStatus.CRASHED]}"

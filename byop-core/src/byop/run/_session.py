@@ -132,7 +132,7 @@ class RunSession:
         self.progress = Progress(
             total=limits.max_trials,
             timeout=limits.timeout,
-            metric=settings.metrics[0],
+            metrics=settings.metrics,
             mode=settings.progress,
             title=f"byop {settings.optimizer_name}",
             history=earlier,

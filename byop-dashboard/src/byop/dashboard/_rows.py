@@ -154,7 +154,7 @@ def status(
     best: dict[str, Any] | None = None
     metric = history.metric()
     try:
-        report = history.best()
+        report = history.best(metric)
     except LookupError:
         report = None
     if report is not None:
