@@ -147,3 +147,34 @@ def test_smac_is_told_a_bounded_metric_s_worst_value_for_a_crash():
         assert optimizer.facade.scenario.crash_cost == 10.0
     finally:
         optimizer.close()
+
+
+def test_an_optimizer_object_s_trials_get_the_declared_fidelities_at_their_maximum():
+    from byop.optimization import RandomSearch
+
+    history = optimize(
+        by_epochs,
+        SPACE,
+        optimizer=RandomSearch(space=SPACE, seed=0),  # not told the fidelities
+        backend="threads",
+        max_trials=3,
+        progress="off",
+        fidelities=EPOCHS,
+    )
+    assert [r["epochs"] for r in history] == [27.0] * 3
+
+
+def test_smac_multi_fidelity_through_optimize():
+    pytest.importorskip("smac")
+    history = optimize(
+        by_epochs,
+        SPACE,
+        optimizer="smac",
+        seed=0,
+        backend="threads",
+        max_trials=12,
+        progress="off",
+        fidelities=Fidelity("epochs", 1, 9, integer=True),
+    )
+    used = {r["epochs"] for r in history}
+    assert used <= {1.0, 3.0, 9.0} and len(used) >= 2

@@ -223,6 +223,8 @@ class RunSession:
                 self.exhausted = True
                 return False
             rerun = False
+            if self.settings.fidelities and not trial.fidelities:
+                self._give_fidelities(trial)
         if self.task(trial) is None:
             return False
         self.running += 1
@@ -230,6 +232,20 @@ class RunSession:
         if self.store is not None:
             self.store.started(trial)
         return True
+
+    def _give_fidelities(self, trial: Trial[Any]) -> None:
+        """Declared fidelities for a trial its optimizer (an object) gave none: the maximum.
+
+        An optimizer given as an object was not told the fidelities; its trials are evaluated
+        at their full values (at its ``budget``, when it set one and there is one fidelity).
+        """
+        declared = self.settings.fidelities
+        if len(declared) == 1 and trial.budget is not None:
+            trial.fidelities = {declared[0].name: trial.budget}
+            return
+        trial.fidelities = {f.name: f.clip(f.high) for f in declared}
+        if len(declared) == 1:
+            trial.budget = trial.fidelities[declared[0].name]
 
     def _fill(self) -> None:
         while self.running < self.settings.n_workers and self._launch():
