@@ -218,7 +218,7 @@ class Fidelity:
     def clip(self, value: float) -> float:
         """``value`` within ``[low, high]`` (rounded to an int, for an integer fidelity)."""
         value = min(self.high, max(self.low, float(value)))
-        return int(round(value)) if self.integer else value  # range(epochs) works
+        return round(value) if self.integer else value  # an int: range(epochs) works
 
 
 def _fidelity(name: str, bounds: Any) -> Fidelity:
