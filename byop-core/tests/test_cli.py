@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from byop.cli import main
-from byop.history import Budget, RunHeader, RunStore, read_store
+from byop.history import RunHeader, RunLimits, RunStore, read_store
 from byop.optimization import RandomSearch
 from byop.pipeline import searchable
 from byop.serialization import typed_plain
@@ -23,7 +23,7 @@ def store(tmp_path):
     rs = RandomSearch(space=space, seed=1)
     path = tmp_path / "run.jsonl"
     header = RunHeader(
-        optimizer="random_search", seed=1, space=typed_plain(space), budget=Budget(max_trials=12)
+        optimizer="random_search", seed=1, space=typed_plain(space), limits=RunLimits(max_trials=12)
     )
     with RunStore.create(path, header, sync=False) as st:
         for i in range(12):
@@ -57,7 +57,7 @@ def test_runs_show_summarises(capsys, store):
     best = history.best()
     assert f"run {store}" in out
     assert re.search(r"optimizer +random_search \(seed 1\)", out)
-    assert re.search(r"budget +12 trials", out)
+    assert re.search(r"limits +12 trials", out)
     assert "unfinished  1 started, never reported: rs-11 (resuming runs them again)" in out
     assert "did not end normally" in out
     assert "fail          2   ValueError x2" in out

@@ -5,8 +5,8 @@ import os
 import pytest
 
 from byop.history import (
-    Budget,
     RunHeader,
+    RunLimits,
     RunStore,
     StoreFollower,
     read_store,
@@ -21,7 +21,7 @@ SPACE = searchable("s", space={"x": (-1.0, 1.0), "k": ["a", "b"]}).space()
 
 def header():
     return RunHeader(
-        optimizer="random_search", seed=0, space=typed_plain(SPACE), budget=Budget(max_trials=50)
+        optimizer="random_search", seed=0, space=typed_plain(SPACE), limits=RunLimits(max_trials=50)
     )
 
 

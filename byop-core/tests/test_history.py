@@ -57,7 +57,7 @@ def test_best_uses_successes_only_and_the_earliest_of_ties():
     assert history.best("acc").trial.name == "a"  # an undeclared name is minimised
     assert history.best(Metric("acc", minimize=False)).trial.name == "c"
     declared = History(history, metrics=[Metric("acc", minimize=False), "cost"])
-    assert declared.best().trial.name == "c"
+    assert declared.best("acc").trial.name == "c"  # a declared name keeps its direction
     assert declared.best("cost").trial.name == "c"
 
 

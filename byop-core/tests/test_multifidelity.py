@@ -40,6 +40,7 @@ def drive(optimizer, n):
 
 class _Suite(OptimizerConformance):
     checks_results = True
+    declares_fidelities = True
     supports_multi_objective = True
 
     def create(self, *, space, seed, **kwargs):

@@ -63,7 +63,7 @@ def test_lines_show_new_bests_and_tenths_of_the_budget_then_a_summary():
             progress.update(report)
     text = out.getvalue()
     lines = text.splitlines()
-    assert lines[0] == "run: started, budget 20 trials"
+    assert lines[0] == "run: started, run limits 20 trials"
     news = [line for line in lines if "new best" in line]
     assert [n.split("new best cost ")[1] for n in news] == ["5 from t0", "3 from t1"]
     milestones = [line for line in lines if "trials/s" in line or "s/trial" in line]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from byop.history import (
-    Budget,
     CorruptStoreError,
     NotAStoreError,
     RunHeader,
+    RunLimits,
     RunStore,
     StoreError,
     StoreExistsError,
@@ -37,7 +37,7 @@ def header(**kwargs):
     kwargs.setdefault("optimizer", "random_search")
     kwargs.setdefault("seed", 3)
     kwargs.setdefault("space", typed_plain(SPACE))
-    kwargs.setdefault("budget", Budget(max_trials=10))
+    kwargs.setdefault("limits", RunLimits(max_trials=10))
     return RunHeader(**kwargs)
 
 
@@ -91,7 +91,7 @@ def test_every_report_kind_round_trips_equal(tmp_path):
 def test_header_keeps_run_metadata(tmp_path):
     path = write_run(tmp_path / "run.jsonl", [])
     h = read_store(path).header
-    assert (h.optimizer, h.seed, h.budget) == ("random_search", 3, Budget(max_trials=10))
+    assert (h.optimizer, h.seed, h.limits) == ("random_search", 3, RunLimits(max_trials=10))
     assert [hp["type"] for hp in h.space["hyperparameters"]] == ["Float", "Integer", "Categorical"]
     assert h.byop_version is not None and h.version == 1
 
@@ -109,13 +109,13 @@ def test_sessions_record_each_writer_and_how_it_ended(tmp_path):
     path = write_run(tmp_path / "run.jsonl", every_kind_of_report()[:1])
     run = read_store(path)
     assert len(run.sessions) == 1 and run.sessions[0].ended is None and not run.finished
-    store, _ = RunStore.reopen(path, budget=Budget(max_trials=20))
+    store, _ = RunStore.reopen(path, limits=RunLimits(max_trials=20))
     store.end("exhausted")
     store.close()
     run = read_store(path)
     assert [s.number for s in run.sessions] == [1, 2]
     assert run.sessions[1].exit_status == "exhausted" and run.finished
-    assert run.sessions[1].budget == Budget(max_trials=20)
+    assert run.sessions[1].limits == RunLimits(max_trials=20)
     assert run.sessions[1].pid == os.getpid()
     assert run.time_used == pytest.approx(sum(s.duration for s in run.sessions))
 

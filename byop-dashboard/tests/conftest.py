@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from byop.dashboard import Dashboard
-from byop.history import Budget, RunHeader, RunStore
+from byop.history import RunHeader, RunLimits, RunStore
 from byop.optimization import Metric, RandomSearch
 from byop.pipeline import Categorical, Condition, Float, Integer, Space
 from byop.serialization import typed_plain
@@ -42,7 +42,7 @@ class Writer:
             seed=seed,
             space=typed_plain(SPACE),
             metrics=(Metric("cost"),),
-            budget=Budget(max_trials=max_trials),
+            limits=RunLimits(max_trials=max_trials),
             objective="tests.objective",
         )
         self.store = RunStore.create(path, header, sync=False)

@@ -151,13 +151,14 @@ def test_several_metrics_are_generalbo_objectives():
     assert optimizer.hebo.y[0, 1] < 0  # maximised: negated
 
 
-def test_conditions_and_fidelities_are_refused_clearly():
+def test_conditions_are_refused_clearly_and_fidelities_are_at_their_maximum():
     with pytest.raises(InvalidSpaceError, match="no conditions"):
         create_optimizer("hebo", space=conditional_space(), seed=0)
-    with pytest.raises(ValueError, match="no multi-fidelity"):
-        create_optimizer(
-            "hebo", space=SPACE, seed=0, fidelities=(Fidelity("epochs", 1, 9, integer=True),)
-        )
+    optimizer = create_optimizer(
+        "hebo", space=SPACE, seed=0, fidelities=(Fidelity("epochs", 1, 9, integer=True),)
+    )
+    trial = optimizer.ask()
+    assert trial.fidelities == {"epochs": 9.0} and trial.budget == 9.0
     only = create_optimizer("hebo", space={"a": 1, "b": "x"}, seed=0)
     assert only.ask().config == {"a": 1, "b": "x"}
     with pytest.raises(ValueError, match="batch_size"):

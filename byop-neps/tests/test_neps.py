@@ -60,6 +60,7 @@ class TestHyperbandConformance(OptimizerConformance):
     optimizer_name = "neps"
     supports_conditions = False
     supports_multi_objective = False  # hyperband ranks by one objective (mo_hyperband: several)
+    declares_fidelities = True
 
     def create(self, *, space: Any, seed: int, **kwargs: Any) -> Any:
         return create_optimizer(

@@ -10,7 +10,7 @@ from support import history_objectives as objectives
 from byop.history import read_store
 from byop.optimization import Metric
 from byop.pipeline import searchable
-from byop.run import Callback, NoBudgetError, RunEnd, optimize
+from byop.run import Callback, NoRunLimitsError, RunEnd, optimize
 from byop.scheduling import MaxTrials, NoImprovement, TargetCost, Timeout
 
 SPACE = searchable("s", space={"x": (-5.0, 5.0)}).space()
@@ -149,7 +149,7 @@ def test_criteria_on_other_metrics_are_refused():
         )
     with pytest.raises(TypeError, match="stop_when takes"):
         run(max_trials=5, stop_when=5)
-    with pytest.raises(NoBudgetError, match="stop_when="):
+    with pytest.raises(NoRunLimitsError, match="stop_when="):
         run(stop_when=[])
 
 

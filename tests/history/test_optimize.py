@@ -17,7 +17,7 @@ from byop.history import (
 )
 from byop.optimization import Metric, RandomSearch
 from byop.pipeline import searchable
-from byop.run import NoBudgetError, ResumeNotSupportedError, optimize
+from byop.run import NoRunLimitsError, ResumeNotSupportedError, optimize
 from byop.scheduling import UnknownBackendError, WallTimeLimitExceeded
 from byop.serialization import typed_plain
 
@@ -35,7 +35,7 @@ def run(**kwargs):
 
 
 def test_a_budget_is_required():
-    with pytest.raises(NoBudgetError, match=r"needs a budget.*max_trials=.*timeout="):
+    with pytest.raises(NoRunLimitsError, match=r"needs a run limit.*max_trials=.*timeout="):
         optimize(objectives.quadratic, SPACE)
 
 
@@ -126,7 +126,7 @@ def test_the_store_header_describes_the_run(tmp_path):
     header = read_store(path).header
     assert header.optimizer == "random_search" and header.seed == 11
     assert header.space == typed_plain(SPACE)
-    assert header.budget.max_trials == 4 and header.budget.timeout is None
+    assert header.limits.max_trials == 4 and header.limits.timeout is None
     assert header.objective == "support.history_objectives.quadratic"
     assert header.extra["n_workers"] == 2 and header.extra["memory_limit"] == 10**9
 
@@ -140,7 +140,7 @@ def test_resuming_with_a_larger_budget_continues_the_run(tmp_path):
     assert sorted(more.names()) == sorted(f"rs-{i}" for i in range(12))
     stored = read_store(path)
     assert [s.exit_status for s in stored.sessions] == ["exhausted", "exhausted"]
-    assert stored.sessions[1].budget.max_trials == 12
+    assert stored.sessions[1].limits.max_trials == 12
     # Resuming a run whose budget is spent runs nothing.
     again = run(max_trials=12, store=path)
     assert again.names() == more.names()
@@ -302,7 +302,8 @@ def test_metrics_rank_the_trials(tmp_path):
     history = run(
         max_trials=10, metrics=[Metric("x", minimize=False), "cost"], store=tmp_path / "r.jsonl"
     )
-    assert history.best()["x"] == max(r["x"] for r in history)
+    assert history.best("x")["x"] == max(r["x"] for r in history)
+    assert history.pareto_front()
     assert read_store(tmp_path / "r.jsonl").header.metrics[0] == Metric("x", minimize=False)
 
 
@@ -315,7 +316,7 @@ def test_progress_lines_and_the_summary_are_messages_of_the_byop_logger(tmp_path
     run(max_trials=10, progress="lines", store=path)
     assert capsys.readouterr().out == ""
     text = logged(caplog)
-    assert text.startswith("byop random_search: started, budget 10 trials")
+    assert text.startswith("byop random_search: started, run limits 10 trials")
     assert "new best cost" in text and "byop random_search: 10 trials in" in text
     assert f"store  {path}" in text
     assert {r.name for r in caplog.records if r.name.startswith("byop")} == {"byop.progress"}

@@ -147,10 +147,10 @@ def runs_show(args: argparse.Namespace) -> int:
     header = run.header
     seed = f" (seed {header.seed})" if header.seed is not None else ""
     budget = []
-    if header.budget.max_trials is not None:
-        budget.append(f"{header.budget.max_trials} trials")
-    if header.budget.timeout is not None:
-        budget.append(format_duration(header.budget.timeout))
+    if header.limits.max_trials is not None:
+        budget.append(f"{header.limits.max_trials} trials")
+    if header.limits.timeout is not None:
+        budget.append(format_duration(header.limits.timeout))
     created = datetime.datetime.fromtimestamp(header.created).isoformat(sep=" ", timespec="seconds")
     if run.finished:
         last = f"ended: {run.sessions[-1].exit_status}"
@@ -161,7 +161,7 @@ def runs_show(args: argparse.Namespace) -> int:
         ["optimizer", f"{header.optimizer}{seed}"],
         ["objective", header.objective or "-"],
         ["metrics", metrics],
-        ["budget", " or ".join(budget) or "none"],
+        ["limits", " or ".join(budget) or "none"],
         ["created", f"{created} by byop {header.byop_version or '?'}"],
         ["sessions", f"{len(run.sessions)}, the last {last}"],
         ["time used", format_duration(run.time_used)],
@@ -224,11 +224,25 @@ def _output(target: str) -> Iterator[TextIO]:
 
 
 def runs_plot(args: argparse.Namespace) -> int:
-    """Plot a stored run's best-so-far trace to an image."""
-    from byop.history import plot_trace
+    """Plot a stored run's best-so-far trace (or, with --pareto, its Pareto front) to an image."""
+    from byop.history import plot_pareto, plot_trace
 
     run = _read(args)
     output = Path(args.output)
+    if args.metrics and not args.pareto:
+        raise CommandError("--metrics X,Y goes with --pareto (a trace plot takes --metric).")
+    if args.pareto:
+        names = [n.strip() for n in args.metrics.split(",")] if args.metrics else None
+        with _errors(), _bad_values():
+            output.parent.mkdir(parents=True, exist_ok=True)
+            plot_pareto(
+                run.history,
+                output,
+                metrics=names,
+                title=f"{run.header.optimizer}: {Path(args.store).name}",
+            )
+        print(f"wrote {output}", file=sys.stderr)
+        return 0
     with _errors(), _bad_values():
         output.parent.mkdir(parents=True, exist_ok=True)
         plot_trace(

@@ -75,14 +75,25 @@ def _parser() -> argparse.ArgumentParser:
 
     plot = run_commands.add_parser(
         "plot",
-        help="plot the best-so-far trace against trials and time (needs byop[plot])",
-        description="Plot the best value so far against trials finished and against time.",
+        help="plot the best-so-far trace, or the Pareto front (needs byop[plot])",
+        description="Plot the best value so far against trials finished and against time, or "
+        "(--pareto) two metrics of every trial with their Pareto front.",
     )
     store_argument(plot)
     plot.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="the image to write, e.g. trace.png"
     )
     plot.add_argument("--metric", help="the metric to plot (default: the run's first)")
+    plot.add_argument(
+        "--pareto",
+        action="store_true",
+        help="plot the Pareto front of two metrics instead (the run's first two, or --metrics)",
+    )
+    plot.add_argument(
+        "--metrics",
+        metavar="X,Y",
+        help="with --pareto: the two metrics to plot, comma-separated",
+    )
     plot.add_argument(
         "--maximize", action="store_true", help="higher --metric is better (default: lower)"
     )

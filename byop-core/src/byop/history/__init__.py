@@ -29,6 +29,7 @@ from byop.history._errors import (
     DuplicateReportError,
     NoBestTrialError,
     NotAStoreError,
+    SeveralMetricsError,
     StoreError,
     StoreExistsError,
     StoreLockedError,
@@ -38,15 +39,16 @@ from byop.history._errors import (
 )
 from byop.history._follow import StoreFollower, StoreUpdate
 from byop.history._history import CONFIG_PREFIX, RESULTS_PREFIX, History, TracePoint
-from byop.history._pareto import pareto_front
+from byop.history._pareto import ParetoFront, describe_front, front_status, pareto_front
+from byop.history._pareto_plot import plot_pareto
 from byop.history._plot import plot_trace
 from byop.history._progress import Progress, ProgressMode
 from byop.history._reading import read_store, repair_store
 from byop.history._records import (
     STORE_FORMAT,
     STORE_VERSION,
-    Budget,
     RunHeader,
+    RunLimits,
     Session,
     StoredRun,
 )
@@ -58,17 +60,19 @@ __all__ = [
     "RESULTS_PREFIX",
     "STORE_FORMAT",
     "STORE_VERSION",
-    "Budget",
     "CorruptStoreError",
     "DuplicateReportError",
     "History",
     "NoBestTrialError",
     "NotAStoreError",
+    "ParetoFront",
     "Progress",
     "ProgressMode",
     "RunHeader",
+    "RunLimits",
     "RunStore",
     "Session",
+    "SeveralMetricsError",
     "StoreError",
     "StoreExistsError",
     "StoreFollower",
@@ -79,8 +83,11 @@ __all__ = [
     "StoreVersionError",
     "StoredRun",
     "TracePoint",
+    "describe_front",
     "format_duration",
+    "front_status",
     "pareto_front",
+    "plot_pareto",
     "plot_trace",
     "read_store",
     "repair_store",

@@ -17,6 +17,14 @@ class NoBestTrialError(LookupError):
         return str(self.args[0])
 
 
+class SeveralMetricsError(ValueError):
+    """`History.best` was asked for the best trial of a run with several metrics.
+
+    With several metrics there is no single best trial: `History.pareto_front` holds those
+    no other beats on every metric, and ``best(metric=...)`` the best by one of them.
+    """
+
+
 class StoreError(Exception):
     """Something is wrong with a run store; the subclasses say what.
 

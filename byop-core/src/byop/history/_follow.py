@@ -28,8 +28,8 @@ from byop.history._errors import NotAStoreError, StoreError, StoreVersionError
 from byop.history._records import (
     STORE_FORMAT,
     STORE_VERSION,
-    Budget,
     RunHeader,
+    RunLimits,
     Session,
     StoredRun,
 )
@@ -275,7 +275,9 @@ class StoreFollower:
                     "started": float(at),
                     "last_record": float(at),
                     "pid": pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
-                    "budget": _structured(record.get("budget") or {}, Budget),
+                    "limits": _structured(
+                        record.get("limits", record.get("budget")) or {}, RunLimits
+                    ),
                 }
             )
         elif kind == "started":

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from attrs import frozen
 
-from byop.history._errors import DuplicateReportError, NoBestTrialError
+from byop.history._errors import DuplicateReportError, NoBestTrialError, SeveralMetricsError
 from byop.optimization import Metric, Report, ReportStatus, as_metrics, exception_key
 
 if TYPE_CHECKING:
@@ -241,11 +241,20 @@ class History:
 
         Args:
             metric: A `Metric`, the name of one (a declared metric, else minimised), or
-                ``None`` for the first declared metric (``cost`` by default).
+                ``None`` for the one declared metric (``cost`` by default).
 
         Raises:
             NoBestTrialError: No successful report has a number for the metric.
+            SeveralMetricsError: ``metric`` is ``None`` and several metrics are declared:
+                there is no single best trial (see `pareto_front`).
         """
+        if metric is None and len(self.metrics) > 1:
+            names = ", ".join(repr(m.name) for m in self.metrics)
+            raise SeveralMetricsError(
+                f"This history has {len(self.metrics)} metrics ({names}), so no single trial "
+                "is best: history.pareto_front() gives the trials no other beats on every "
+                f"metric, and history.best(metric={self.metrics[0].name!r}) the best by one."
+            )
         chosen = self.metric(metric)
         best: Report[Any] | None = None
         best_value = 0.0

@@ -54,7 +54,7 @@ def plot_trace(
     trace = history.trace(chosen)
     figure = Figure(figsize=(11, 4.2), layout="constrained")
     if path is not None:
-        _check_format(Path(path), figure)
+        check_format(Path(path), figure)
     axes = figure.subplots(1, 2, sharey=True)
     values = [p.value for p in trace if p.value is not None]
     log = bool(values) and min(values) > 0 and max(values) / min(values) > 10
@@ -120,7 +120,7 @@ def plot_trace(
     return figure
 
 
-def _check_format(path: Path, figure: Figure) -> None:
+def check_format(path: Path, figure: Figure) -> None:
     """Refuse a file name whose suffix is no image format matplotlib can write."""
     suffix = path.suffix[1:].lower()
     if not suffix:

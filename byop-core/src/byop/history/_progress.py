@@ -23,6 +23,7 @@ from typing import Any, Literal, TextIO
 
 from byop.history import _logs
 from byop.history._history import History, metric_value
+from byop.history._pareto import ParetoFront, front_status
 from byop.history._summary import format_duration, format_value, summary
 from byop.optimization import Metric, Report, ReportStatus
 
@@ -143,12 +144,15 @@ class Progress:
     there. The bar is drawn on ``stream`` (standard error by default).
 
     Args:
-        total: The budget in trials, if any.
-        timeout: The budget in seconds, if any.
+        total: The most trials the run may finish (``max_trials``), if any.
+        timeout: The run's time limit in seconds, if any.
         metric: The metric to show the best of (``cost`` minimised by default).
         mode: ``"auto"`` (a bar on a terminal or in a notebook, else lines), ``"bar"``,
             ``"lines"`` or ``"off"``; ``True`` is ``"auto"``, ``False`` is ``"off"``.
         stream: Where to draw the bar, and to write lines and the summary instead of logging.
+        metrics: Or: every metric of the run. With several, the display shows the size of
+            the Pareto front (and each trial that joins it) in place of the best value, and
+            the summary lists the front.
         title: Shown before the bar and atop the summary.
         history: Reports done before (a resumed run): counted, not shown again.
         refresh: Seconds between redraws of the bar while no report arrives.
@@ -180,6 +184,7 @@ class Progress:
         title: str | None = None,
         history: Iterable[Report[Any]] = (),
         refresh: float = 0.25,
+        metrics: Iterable[Metric | str] | None = None,
     ) -> None:
         self._given_stream = stream
         self.stream: TextIO = sys.stderr if stream is None else stream
@@ -188,8 +193,14 @@ class Progress:
         self.timeout = timeout
         self.title = title or "byop"
         self.refresh = refresh
-        self.history = History(history, metrics=None if metric is None else [metric])
+        declared = list(metrics) if metrics is not None else None
+        if declared is None and metric is not None:
+            declared = [metric]
+        self.history = History(history, metrics=declared)
         self.metric = self.history.metric()
+        self.front: ParetoFront | None = (
+            ParetoFront(self.history.metrics) if len(self.history.metrics) > 1 else None
+        )
         self._previous = len(self.history)
         self._best: float | None = None
         self._best_name: str | None = None
@@ -249,7 +260,9 @@ class Progress:
                     self._draw()
             elif self.mode == "lines":
                 done = len(self.history)
-                if improved:
+                if improved and self.front is not None:
+                    self._say(f"{self._prefix()} {front_status(self.front, report)}")
+                elif improved:
                     self._say(
                         f"{self._prefix()} new best {self.metric.name} "
                         f"{format_value(self._best)} from {self._best_name}"
@@ -284,7 +297,8 @@ class Progress:
         done = len(self.history)
         resumed = f", {self._previous} from before" if self._previous else ""
         title = f"{self.title}: {done} trials{resumed} in {format_duration(self.elapsed)}"
-        return summary(self.history, metric=self.metric, title=title, details=details)
+        metric = None if self.front is not None else self.metric
+        return summary(self.history, metric=metric, title=title, details=details)
 
     # ------------------------------------------------------------------ state
     @property
@@ -325,6 +339,8 @@ class Progress:
         return min(1.0, max(fractions)) if fractions else None
 
     def _consider(self, report: Report[Any]) -> bool:
+        if self.front is not None:
+            return self.front.add(report)
         value = metric_value(report, self.metric)
         if value is None:
             return False
@@ -350,7 +366,9 @@ class Progress:
         )
 
     def best_text(self) -> str:
-        """``best cost 0.25 (rs-3)``, or ``no best yet``."""
+        """``best cost 0.25 (rs-3)``, the Pareto front (several metrics), or ``no best yet``."""
+        if self.front is not None:
+            return front_status(self.front)
         if self._best is None:
             return "no best yet"
         return f"best {self.metric.name} {format_value(self._best)} ({self._best_name})"
@@ -373,13 +391,13 @@ class Progress:
         return f"{self.rate_text()}, {self.best_text()}, {self.counts_text()}"
 
     def _start_line(self) -> str:
-        budget = []
+        limits = []
         if self.total is not None:
-            budget.append(f"{self.total} trials")
+            limits.append(f"{self.total} trials")
         if self.timeout is not None:
-            budget.append(format_duration(self.timeout))
+            limits.append(format_duration(self.timeout))
         since = f", {self._previous} done before" if self._previous else ""
-        return f"{self.title}: started, budget {' or '.join(budget) or 'none'}{since}"
+        return f"{self.title}: started, run limits {' or '.join(limits) or 'none'}{since}"
 
     def _prefix(self) -> str:
         done = len(self.history)

@@ -14,8 +14,8 @@ from byop.history._records import (
     KINDS,
     STORE_FORMAT,
     STORE_VERSION,
-    Budget,
     RunHeader,
+    RunLimits,
     Session,
     StoredRun,
     encode,
@@ -45,16 +45,28 @@ def _header_from(record: Mapping[str, Any], path: Path) -> RunHeader:
             f"(up to {STORE_VERSION}); upgrade byop-core to read it.",
         )
     try:
-        return structure(record.get("run"), RunHeader)
+        return structure(header_data(record.get("run")), RunHeader)
     except SerializationError as e:
         raise NotAStoreError(path, f"{path} has a damaged run header: {e}") from e
 
 
-def _budget(data: Any) -> Budget:
+def _limits(record: dict[str, Any]) -> RunLimits:
+    # Stores written before the run limits were renamed call them "budget".
+    data = record.get("limits", record.get("budget"))
     try:
-        return structure(data or {}, Budget)
+        return structure(data or {}, RunLimits)
     except SerializationError as e:
-        raise _DamageError(f"invalid budget: {e}") from e
+        raise _DamageError(f"invalid run limits: {e}") from e
+
+
+def header_data(data: Any) -> Any:
+    """A header record's run, with the run limits under their name of today.
+
+    Stores written before the run limits were renamed call them ``budget``.
+    """
+    if isinstance(data, dict) and "budget" in data and "limits" not in data:
+        data = {("limits" if k == "budget" else k): v for k, v in data.items()}
+    return data
 
 
 def _curve(data: Any) -> list[tuple[float, dict[str, Any]]]:
@@ -96,7 +108,7 @@ class _Reader:
                 "started": float(at),
                 "last_record": float(at),
                 "pid": pid if isinstance(pid, int) else None,
-                "budget": _budget(record.get("budget")),
+                "limits": _limits(record),
             }
             self.sessions.append(self.session)
             return

@@ -12,7 +12,7 @@ next report's sync), so that a power cut loses no report either.
 The records, in order:
 
 - ``header``: the first line. The format name (``byop-run``) and version, and the run's
-  metadata: optimizer name, seed, space, metrics, budget, objective, byop's version.
+  metadata: optimizer name, seed, space, metrics, fidelities, run limits, objective, byop's version.
 - ``session``: each time a process opens the store for writing (creation, each resume).
 - ``started``: a trial submitted for evaluation, written as soon as the back end took it.
 - ``report``: a trial's report, written as it arrives, through byop's serialization; in a run
@@ -39,7 +39,7 @@ from typing import Any
 from attrs import define, field, frozen
 
 from byop.history._history import History
-from byop.optimization import Metric, Report, Trial
+from byop.optimization import Fidelity, Metric, Report, Trial
 from byop.serialization import plain, to_json, unstructure
 
 STORE_FORMAT = "byop-run"
@@ -61,8 +61,10 @@ def _core_version() -> str | None:
 
 
 @frozen
-class Budget:
-    """What a run may spend: a number of trials, a time, or both.
+class RunLimits:
+    """How long a run may go on: a number of trials, a time, or both.
+
+    (Not a trial's budget: that is the fidelity it is evaluated at, `Trial.budget`.)
 
     Attributes:
         max_trials: How many trials may finish (successes, failures and crashes alike).
@@ -82,7 +84,8 @@ class RunHeader:
         seed: The optimizer's seed.
         space: The space, described as plain data (see `describe`).
         metrics: The metrics the objective reports.
-        budget: The budget the run was created with.
+        fidelities: The fidelities declared (none in stores written before they were).
+        limits: The run limits the run was created with.
         objective: The objective's qualified name, for reference.
         created: When the run was created, seconds since the epoch.
         byop_version: The version of byop-core that created it.
@@ -94,7 +97,8 @@ class RunHeader:
     seed: int | None = None
     space: Any = None
     metrics: tuple[Metric, ...] = (Metric(),)
-    budget: Budget = Budget()
+    fidelities: tuple[Fidelity, ...] = ()
+    limits: RunLimits = RunLimits()
     objective: str | None = None
     created: float = field(factory=time.time)
     byop_version: str | None = field(factory=_core_version)
@@ -113,7 +117,7 @@ class Session:
         ended: When it ended normally; ``None`` if it died (or is still running).
         exit_status: Why it ended (e.g. ``"exhausted"``), when it ended normally.
         pid: The process id of the writer.
-        budget: The budget it ran with.
+        limits: The run limits it ran with.
     """
 
     number: int
@@ -122,7 +126,7 @@ class Session:
     ended: float | None = None
     exit_status: str | None = None
     pid: int | None = None
-    budget: Budget = Budget()
+    limits: RunLimits = RunLimits()
 
     @property
     def duration(self) -> float:
@@ -192,5 +196,5 @@ def header_record(header: RunHeader) -> dict[str, Any]:
     }
 
 
-def session_record(budget: Budget) -> dict[str, Any]:
-    return {"kind": "session", "at": time.time(), "pid": os.getpid(), "budget": unstructure(budget)}
+def session_record(limits: RunLimits) -> dict[str, Any]:
+    return {"kind": "session", "at": time.time(), "pid": os.getpid(), "limits": unstructure(limits)}

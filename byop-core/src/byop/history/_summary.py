@@ -9,6 +9,7 @@ from typing import Any
 
 from byop.history._errors import NoBestTrialError
 from byop.history._history import History
+from byop.history._pareto import describe_front
 from byop.optimization import Metric, Report, ReportStatus, exception_key
 
 
@@ -63,7 +64,8 @@ def summary(
     """A few lines on a run: counts by status, the best trial and its configuration.
 
     Failed and crashed counts name their commonest exceptions; ``details`` (e.g. the store's
-    path) are added at the end.
+    path) are added at the end. With several metrics and no ``metric``, the Pareto front (its
+    size and members, see `describe_front`) stands in for the best trial.
 
     Example:
         ```python
@@ -89,6 +91,12 @@ def summary(
                 row += f"   {errors}"
         lines.append(row)
     lines.append(f"  {'total'.ljust(width)}  {len(history):>6}")
+    if metric is None and len(history.metrics) > 1:
+        front = history.pareto_front()
+        lines.extend("  " + line for line in describe_front(front, history.metrics))
+        for key, value in (details or {}).items():
+            lines.append(f"  {key}  {value}")
+        return "\n".join(lines)
     chosen = history.metric(metric)
     try:
         best = history.best(chosen)

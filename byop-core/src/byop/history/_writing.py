@@ -14,8 +14,8 @@ from byop.history._errors import StoreError, StoreExistsError, StorePermissionEr
 from byop.history._files import lock, sync_directory, sync_file
 from byop.history._reading import read_store
 from byop.history._records import (
-    Budget,
     RunHeader,
+    RunLimits,
     StoredRun,
     encode,
     header_record,
@@ -66,7 +66,7 @@ class RunStore:
         path: str | Path,
         header: RunHeader,
         *,
-        budget: Budget | None = None,
+        limits: RunLimits | None = None,
         sync: bool = True,
     ) -> RunStore:
         """Create a new store at ``path`` (and its directory), and open it for writing.
@@ -77,7 +77,7 @@ class RunStore:
         Args:
             path: Where to create it. An empty file there is replaced.
             header: The run's header.
-            budget: The budget of this session (``header.budget`` by default).
+            limits: The run limits of this session (``header.limits`` by default).
             sync: Whether each record is synced to disk before the write returns.
 
         Raises:
@@ -97,7 +97,7 @@ class RunStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             with tmp.open("wb") as out:
                 out.write(encode(header_record(header)))
-                out.write(encode(session_record(budget or header.budget)))
+                out.write(encode(session_record(limits or header.limits)))
                 out.flush()
                 if sync:
                     sync_file(out.fileno())
@@ -124,7 +124,7 @@ class RunStore:
 
     @classmethod
     def reopen(
-        cls, path: str | Path, *, budget: Budget | None = None, sync: bool = True
+        cls, path: str | Path, *, limits: RunLimits | None = None, sync: bool = True
     ) -> tuple[RunStore, StoredRun]:
         """Open an existing store to continue its run; returns the store and what it holds.
 
@@ -152,7 +152,7 @@ class RunStore:
             if os.fstat(fd).st_size > run.valid_bytes:
                 os.ftruncate(fd, run.valid_bytes)
             store = cls(path, fd, sync=sync)
-            store._write(session_record(budget or run.header.budget))
+            store._write(session_record(limits or run.header.limits))
         except BaseException:
             os.close(fd)
             raise

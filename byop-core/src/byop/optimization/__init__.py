@@ -11,6 +11,14 @@ which the process that owns the trial turns into its report with `Trial.receive`
 
 from __future__ import annotations
 
+from byop.optimization._checks import (
+    InvalidMetricValueError,
+    MissingMetricError,
+    check_metrics,
+    is_finite_number,
+    missing_metric,
+    results_of,
+)
 from byop.optimization._create import (
     UnknownOptimizerError,
     available_optimizers,
@@ -74,11 +82,13 @@ __all__ = [
     "Fidelity",
     "ForeignException",
     "Hyperband",
+    "InvalidMetricValueError",
     "InvalidReportError",
     "IsolatedRandomState",
     "MFTrialInfo",
     "MedianPruner",
     "Metric",
+    "MissingMetricError",
     "MissingProgressMetricError",
     "MultiFidelityOptimizer",
     "NoPruner",
@@ -111,9 +121,13 @@ __all__ = [
     "as_seed",
     "available_optimizers",
     "available_pruners",
+    "check_metrics",
     "create_optimizer",
     "create_pruner",
     "exception_key",
+    "is_finite_number",
+    "missing_metric",
     "portable",
     "qualified_name",
+    "results_of",
 ]

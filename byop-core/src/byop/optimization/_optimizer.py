@@ -216,9 +216,22 @@ class Fidelity:
             )
 
     def clip(self, value: float) -> float:
-        """``value`` within ``[low, high]`` (rounded, for an integer fidelity)."""
+        """``value`` within ``[low, high]`` (rounded to an int, for an integer fidelity)."""
         value = min(self.high, max(self.low, float(value)))
-        return float(round(value)) if self.integer else value
+        return round(value) if self.integer else value  # an int: range(epochs) works
+
+
+def _fidelity(name: str, bounds: Any) -> Fidelity:
+    if isinstance(bounds, Fidelity):
+        return bounds
+    try:
+        low, high = bounds
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"fidelities={{{name!r}: {bounds!r}}}: give the range as (low, high), e.g. "
+            f"{{{name!r}: (1, 27)}}, or a Fidelity."
+        ) from None
+    return Fidelity(name, low, high)
 
 
 def as_fidelities(
@@ -237,8 +250,13 @@ def as_fidelities(
         return ()
     if isinstance(fidelities, Fidelity):
         return (fidelities,)
+    if isinstance(fidelities, str):  # type: ignore[unreachable]  # a user's mistake
+        raise TypeError(
+            f"fidelities={fidelities!r}: declare a fidelity with its range, e.g. "
+            f"Fidelity({fidelities!r}, 1, 27, integer=True) or {{{fidelities!r}: (1, 27)}}."
+        )
     if isinstance(fidelities, Mapping):
-        out = tuple(Fidelity(str(name), *bounds) for name, bounds in fidelities.items())
+        out = tuple(_fidelity(str(name), bounds) for name, bounds in fidelities.items())
     else:
         out = tuple(fidelities)
     for f in out:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from attrs import frozen
 
 from byop.optimization._errors import OptimizerExhaustedError
-from byop.optimization._optimizer import Metric, as_metrics, as_seed
+from byop.optimization._optimizer import Fidelity, Metric, as_fidelities, as_metrics, as_seed
 from byop.optimization._pending import PendingTrials
 from byop.optimization._report import Report
 from byop.optimization._trial import Trial
@@ -50,6 +50,8 @@ class RandomSearch:
             configuration before deciding the space is exhausted.
         metrics: The metrics the objective reports (kept for reference; random search ignores
             results).
+        fidelities: The declared fidelities: every trial is evaluated at their maximum
+            (``trial.fidelities``; ``trial.budget`` for a single one).
 
     Raises:
         byop.pipeline.InvalidSpaceError: The space cannot be sampled (when the default sampler
@@ -80,7 +82,8 @@ class RandomSearch:
         sampler: Any = None,
         duplicates: bool = False,
         max_sample_attempts: int = 50,
-        metrics: Metric | str | Iterable[Metric | str] | None = None,
+        metrics: Metric | str | Iterable[Metric | str] | Mapping[str, Any] | None = None,
+        fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, Any] | None = None,
     ) -> None:
         if (
             isinstance(max_sample_attempts, bool)
@@ -101,6 +104,8 @@ class RandomSearch:
         self.duplicates = duplicates
         self.max_sample_attempts = max_sample_attempts
         self.metrics = as_metrics(metrics)
+        self.fidelities = as_fidelities(fidelities)
+        self._at_max: dict[str, float] = {f.name: f.clip(f.high) for f in self.fidelities}
         self._stream: Iterator[dict[str, Any]] | None = None
         self._seen: set[Any] = set()
         self._pending: PendingTrials[Trial[RSTrialInfo]] = PendingTrials("RandomSearch")
@@ -147,7 +152,12 @@ class RandomSearch:
         number = self._next
         self._next = number + 1
         name = f"rs-{number}"
-        trial: Trial[RSTrialInfo] = Trial(name, config, RSTrialInfo(number, attempts), self.seed)
+        info = RSTrialInfo(number, attempts)
+        trial: Trial[RSTrialInfo] = (
+            Trial(name, config, info, self.seed, fidelities=dict(self._at_max))
+            if self._at_max
+            else Trial(name, config, info, self.seed)
+        )
         self._pending.add(name, trial)
         return self._pending.issue(trial)
 

@@ -51,8 +51,11 @@ def register_optimizers(register: Register) -> None:
 
     byop creates them as ``factory(space=space, seed=seed, **kwargs)``, where ``space`` is
     always byop's ``Space`` (`create_optimizer` converts a dictionary once, before the
-    factory sees it), ``seed`` an ``int`` or ``None``, and ``kwargs`` the caller's options
-    (``metrics=`` among them, when declared).
+    factory sees it), ``seed`` an ``int`` or ``None``, and ``kwargs`` the caller's options:
+    ``metrics=`` among them when declared (a tuple of ``byop.optimization.Metric``), and
+    ``fidelities=`` when declared (a tuple of ``byop.optimization.Fidelity``). Every factory
+    takes ``fidelities=``: a multi-fidelity optimizer varies them, any other gives each trial
+    their maximum (``Trial(..., fidelities={name: high})``).
     """
 
 

@@ -1,4 +1,4 @@
-"""The one-call run: `optimize` an objective in parallel, under a budget, stored and resumable.
+"""The one-call run: `optimize` an objective in parallel, to its run limits, stored and resumable.
 
 `optimize` is the guide's event loop (ask, submit, tell, ask again) with a run store, a
 progress display and resuming around it: call it again with the same store and the run goes
@@ -23,13 +23,13 @@ Example:
 from __future__ import annotations
 
 from byop.run._callbacks import Callback, RunEnd
-from byop.run._errors import NoBudgetError, ResumeNotSupportedError
+from byop.run._errors import NoRunLimitsError, ResumeNotSupportedError
 from byop.run._optimize import optimize
 from byop.run._settings import RunSettings
 
 __all__ = [
     "Callback",
-    "NoBudgetError",
+    "NoRunLimitsError",
     "ResumeNotSupportedError",
     "RunEnd",
     "RunSettings",

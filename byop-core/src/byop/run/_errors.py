@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 
-class NoBudgetError(ValueError):
-    """`optimize` was called without a budget: no ``max_trials``, ``timeout`` or ``stop_when``."""
+class NoRunLimitsError(ValueError):
+    """`optimize` was called without run limits: no ``max_trials``, ``timeout`` or ``stop_when``."""
 
 
 class ResumeNotSupportedError(TypeError):

@@ -31,10 +31,11 @@ OWN_PARAMETERS = (
     "pruner",
     "callbacks",
     "stop_when",
+    "fidelities",
 )
 """`optimize`'s own keyword parameters (anything else goes to the optimizer's factory)."""
 
-PASSED_BY_OPTIMIZE = ("space", "seed", "metrics")
+PASSED_BY_OPTIMIZE = ("space", "seed", "metrics", "fidelities")
 """What `optimize` itself passes to an optimizer's factory."""
 
 _UNEXPECTED = re.compile(r"unexpected keyword argument '(?P<name>\w+)'")

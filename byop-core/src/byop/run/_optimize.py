@@ -1,4 +1,4 @@
-"""`optimize`: the one call that runs an optimization to its budget."""
+"""`optimize`: the one call that runs an optimization to its run limits."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from byop.history import History, ProgressMode
-from byop.optimization import Metric, Pruner, Trial
+from byop.optimization import Fidelity, Metric, Pruner, Trial
 from byop.run._session import RunSession
 from byop.run._settings import RunSettings
 from byop.scheduling import Scheduler, StopCriterion
@@ -29,13 +29,14 @@ def optimize(
     wall_time_limit: float | None = None,
     store: str | Path | None = None,
     progress: ProgressMode | bool = "auto",
-    metrics: Metric | str | Iterable[Metric | str] | None = None,
+    metrics: Metric | str | Iterable[Metric | str] | Mapping[str, str] | None = None,
+    fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, tuple[float, float]] | None = None,
     pruner: str | Pruner | None = None,
     callbacks: Iterable[Any] | Callable[[Any], Any] | None = None,
     stop_when: StopCriterion | Callable[[Any], bool] | Iterable[Any] | None = None,
     **optimizer_options: Any,
 ) -> History:
-    """Optimize ``objective`` over ``space`` until the budget is spent; returns the history.
+    """Optimize ``objective`` over ``space`` until a run limit is reached; returns the history.
 
     The optimizer is asked for trials, ``n_workers`` at a time; each runs ``objective(trial)``
     on the back end under the limits, and its report is stored, told to the optimizer, added
@@ -44,7 +45,7 @@ def optimize(
     With a ``store``, every trial is recorded as it starts and as it reports. Calling
     `optimize` again with the same store resumes the run: the stored reports are restored
     (into the history and, through ``restore()``, the optimizer), the trials that were
-    running when the run stopped are run again, and the run continues to its budget.
+    running when the run stopped are run again, and the run continues to its run limits.
 
     Args:
         objective: ``objective(trial) -> report``: reads ``trial.config``, returns
@@ -75,8 +76,16 @@ def optimize(
         progress: ``"auto"`` (a tqdm bar on a terminal or in a notebook, lines otherwise:
             messages of the ``byop.progress`` logger), ``"bar"``,
             ``"lines"`` or ``"off"`` (``True``/``False`` for auto/off).
-        metrics: The metrics the objective reports (``cost`` minimised by default); the
-            first ranks the trials.
+        metrics: The metrics the objective reports (``cost`` minimised by default): names
+            (minimised), `Metric` objects, or ``{"accuracy": "max", "latency": "min"}``. The
+            first ranks the trials; with several, `History.pareto_front` holds the best
+            trade-offs. The objective may also return a number (the one metric's value) or a
+            dictionary of results instead of ``trial.success(...)``.
+        fidelities: The fidelities the objective can be evaluated at (`Fidelity`, or
+            ``{"epochs": (1, 27)}``), given to the optimizer: a multi-fidelity one
+            (``"hyperband"``, ``"asha"``, ``"successive_halving"``, SMAC's Hyperband...)
+            varies them, any other evaluates at their maximum. The objective reads them from
+            ``trial.fidelities`` (and ``trial.budget`` when there is one).
         pruner: Stops unpromising trials early, from what they send with
             ``trial.report_progress(step, ...)``: a registered pruner's name (``"median"``,
             ``"asha"``, ``"optuna.median"``...) or a `byop.optimization.Pruner`. It judges the
@@ -102,10 +111,12 @@ def optimize(
     second Ctrl-C skips the rest of that clean-up.
 
     Raises:
-        NoBudgetError: Neither ``max_trials``, ``timeout`` nor ``stop_when`` was given.
+        NoRunLimitsError: Neither ``max_trials``, ``timeout`` nor ``stop_when`` was given.
         KeyboardInterrupt: Ctrl-C; its ``history`` attribute holds what the run did.
+        byop.optimization.MissingMetricError: The first successful report lacks a declared
+            metric (raised at once; the report is not stored).
         byop.history.StoreMismatchError: The store holds a run with a different optimizer,
-            seed, space or metrics.
+            seed, space, metrics or fidelities.
         ResumeNotSupportedError: The store holds reports and the optimizer has no
             ``restore()``.
         byop.history.StoreError: The store cannot be read or written (see its subclasses;
@@ -148,6 +159,7 @@ def optimize(
         store=store,
         progress=progress,
         metrics=metrics,
+        fidelities=fidelities,
         optimizer_options=optimizer_options,
         pruner=pruner,
         callbacks=callbacks,

@@ -45,7 +45,8 @@ def header(settings: RunSettings, optimizer: Any) -> RunHeader:
         seed=seed if isinstance(seed, int) else settings.seed,
         space=space_record(settings.space),
         metrics=settings.metrics,
-        budget=settings.budget,
+        limits=settings.run_limits,
+        fidelities=settings.fidelities,
         objective=f"{module}.{name}" if module else name,
         extra={
             "n_workers": settings.n_workers,
@@ -61,7 +62,7 @@ def check(settings: RunSettings, stored: StoredRun) -> None:
     """Refuse to resume a run with settings the store differs in.
 
     Raises:
-        StoreMismatchError: The optimizer, seed, space or metrics differ.
+        StoreMismatchError: The optimizer, seed, space, metrics or fidelities differ.
     """
     stored_header = stored.header
     path = stored.path
@@ -81,6 +82,11 @@ def check(settings: RunSettings, stored: StoredRun) -> None:
         stored_names = [(m.name, m.minimize) for m in stored_header.metrics]
         given = [(m.name, m.minimize) for m in settings.metrics]
         differences.append(f"metrics: stored {stored_names}, given {given}")
+    if tuple(stored_header.fidelities) != tuple(settings.fidelities):
+        differences.append(
+            f"fidelities: stored {list(stored_header.fidelities)}, given "
+            f"{list(settings.fidelities)}"
+        )
     if differences:
         raise StoreMismatchError(
             path,

@@ -11,10 +11,13 @@ from byop.optimization import (
     OptimizerExhaustedError,
     Pruner,
     Report,
+    ReportStatus,
     SupportsRestore,
     Trial,
+    check_metrics,
     create_optimizer,
     create_pruner,
+    missing_metric,
 )
 from byop.run import _resume, _stopping
 from byop.run._callbacks import Callbacks, RunEnd
@@ -36,7 +39,7 @@ class RunSession:
 
     def __init__(self, settings: RunSettings) -> None:
         self.settings = settings
-        self.finished = 0  # reports counted towards the budget, earlier sessions included
+        self.finished = 0  # reports counted towards max_trials, earlier sessions included
         self.running = 0  # trials submitted in this session and not yet reported
         self.reruns: deque[Trial[Any]] = deque()
         self.rerun_names: set[str] = set()
@@ -50,6 +53,7 @@ class RunSession:
         self.stopping = False  # a stop criterion was met: launch nothing more
         self.stop_reason: str | None = None
         self.interrupts = Interrupts()
+        self.succeeded = False  # a success was reported (this session or an earlier one)
         # Set when the run starts.
         self.optimizer: Any = None
         self.pruner: Pruner | None = None
@@ -68,6 +72,8 @@ class RunSession:
         kwargs = dict(settings.optimizer_options)
         if settings.metrics_given:
             kwargs["metrics"] = settings.metrics
+        if settings.fidelities:
+            kwargs["fidelities"] = settings.fidelities
         try:
             return create_optimizer(settings.optimizer, space=settings.space, seed=seed, **kwargs)
         except TypeError as e:
@@ -110,12 +116,15 @@ class RunSession:
             if stored is None:
                 store = RunStore.create(settings.store, _resume.header(settings, optimizer))
             else:
-                store, stored = RunStore.reopen(settings.store, budget=settings.budget)
+                store, stored = RunStore.reopen(settings.store, limits=settings.run_limits)
         if stored is not None:
+            # A success stored with a value no optimizer takes (NaN, a string: as byop stored
+            # them before it checked) is restored as the failure it is.
+            stored.reports[:] = [check_metrics(r, settings.metrics) for r in stored.reports]
             try:
                 if stored.reports:
                     optimizer.restore(stored.reports)
-                self.reruns = _resume.reruns(stored, settings.budget.max_trials)
+                self.reruns = _resume.reruns(stored, settings.run_limits.max_trials)
                 self.rerun_names = {trial.name for trial in self.reruns}
             except BaseException:
                 if store is not None:
@@ -125,7 +134,7 @@ class RunSession:
 
     # ------------------------------------------------------------------ running
     def run(self) -> History:
-        """Run to the budget; the run's history.
+        """Run to the run limits; the run's history.
 
         Raises:
             KeyboardInterrupt: Ctrl-C (after the clean-up, or at once on a second Ctrl-C).
@@ -138,10 +147,11 @@ class RunSession:
 
     def _run(self) -> History:
         settings = self.settings
-        budget = settings.budget
+        limits = settings.run_limits
         scheduler, optimizer, store, stored = self._prepare()
         earlier: list[Report[Any]] = [] if stored is None else list(stored.reports)
         self.history = History(earlier, metrics=settings.metrics)
+        self.succeeded = any(r.status is ReportStatus.SUCCESS for r in earlier)
         self.finished = len(earlier)
         self.optimizer = optimizer
         if settings.pruner is not None:
@@ -152,18 +162,18 @@ class RunSession:
                 pruner.tell(report)
         self.store = store
         self.progress = Progress(
-            total=budget.max_trials,
-            timeout=budget.timeout,
-            metric=settings.metrics[0],
+            total=limits.max_trials,
+            timeout=limits.timeout,
+            metrics=settings.metrics,
             mode=settings.progress,
             title=f"byop {settings.optimizer_name}",
             history=earlier,
         )
-        remaining_time = budget.timeout
+        remaining_time = limits.timeout
         if remaining_time is not None and stored is not None:
             remaining_time -= stored.time_used
         status: str | None = None
-        if budget.max_trials is not None and self.finished >= budget.max_trials:
+        if limits.max_trials is not None and self.finished >= limits.max_trials:
             status = "exhausted"
         elif remaining_time is not None and remaining_time <= 0:
             status = "timeout"
@@ -290,6 +300,7 @@ class RunSession:
             memory_limit=None if limits is None else limits.memory,
             cpu_time_limit=None if limits is None else limits.cpu_time,
             wall_time_limit=None if limits is None else limits.wall_time,
+            metrics=[m.name for m in self.settings.metrics],
         )
         self.scheduler = scheduler
         scheduler.on_start(self._fill)
@@ -306,7 +317,7 @@ class RunSession:
 
     def _launch(self) -> bool:
         """Submit one trial (a re-run first, else a new one) if the budget allows."""
-        max_trials = self.settings.budget.max_trials
+        max_trials = self.settings.run_limits.max_trials
         if self.stopping or (max_trials is not None and self.finished + self.running >= max_trials):
             return False
         if self.reruns:
@@ -323,6 +334,8 @@ class RunSession:
                 self.exhausted = True
                 return False
             rerun = False
+            if self.settings.fidelities and not trial.fidelities:
+                self._give_fidelities(trial)
         if self.task(trial) is None:
             return False
         self.running += 1
@@ -330,6 +343,20 @@ class RunSession:
         if self.store is not None:
             self.store.started(trial)
         return True
+
+    def _give_fidelities(self, trial: Trial[Any]) -> None:
+        """Declared fidelities for a trial its optimizer (an object) gave none: the maximum.
+
+        An optimizer given as an object was not told the fidelities; its trials are evaluated
+        at their full values (at its ``budget``, when it set one and there is one fidelity).
+        """
+        declared = self.settings.fidelities
+        if len(declared) == 1 and trial.budget is not None:
+            trial.fidelities = {declared[0].name: trial.budget}
+            return
+        trial.fidelities = {f.name: f.clip(f.high) for f in declared}
+        if len(declared) == 1:
+            trial.budget = trial.fidelities[declared[0].name]
 
     def _fill(self) -> None:
         while self.running < self.settings.n_workers and self._launch():
@@ -347,6 +374,15 @@ class RunSession:
             self.cut_off.append(name)  # stopped by the end of the run: a resume runs it again
             self.still_running += report.exception.still_running
             return
+        metrics = self.settings.metrics
+        if not self.succeeded and report.status is ReportStatus.SUCCESS:
+            missing = missing_metric(report, metrics)
+            if missing is not None:
+                # Every later trial would lack it too: stop now, not after the whole budget.
+                # The report is not stored: a resume, with the objective fixed, runs it again.
+                raise missing
+            self.succeeded = True
+        report = check_metrics(report, metrics)
         if self.store is not None:
             # First: what the optimizer is told is never lost.
             self.store.reported(report, progress=curve)

@@ -9,10 +9,18 @@ from typing import Any
 
 from attrs import field, frozen
 
-from byop.history import Budget, ProgressMode
-from byop.optimization import Metric, Pruner, Trial, as_metrics, as_seed
+from byop.history import ProgressMode, RunLimits
+from byop.optimization import (
+    Fidelity,
+    Metric,
+    Pruner,
+    Trial,
+    as_fidelities,
+    as_metrics,
+    as_seed,
+)
 from byop.run._callbacks import check_callbacks
-from byop.run._errors import NoBudgetError
+from byop.run._errors import NoRunLimitsError
 from byop.run._keywords import check_optimizer_options, close_to_own
 from byop.run._stopping import check_stop_when
 from byop.scheduling import Limits, Scheduler, StopCriterion
@@ -38,12 +46,13 @@ class RunSettings:
         n_workers: How many trials run at once.
         backend: A registered back end's name, or a `Scheduler`.
         backend_options: Keyword options for the back end's factory.
-        budget: How many trials may finish, and for how long the run may go on.
+        run_limits: How many trials may finish, and for how long the run may go on.
         limits: Each trial's memory, CPU-time and wall-time limits.
         store: The run store's path, if any.
         progress: How progress is shown.
         metrics: The metrics the objective reports; the first ranks the trials.
         metrics_given: Whether ``metrics`` were declared (and so go to the optimizer).
+        fidelities: The declared fidelities (they go to the optimizer when declared).
         optimizer_options: Keyword options for the optimizer's factory.
         pruner: A registered pruner's name, or a `Pruner`, that stops trials early.
         callbacks: Functions of each report, or objects with ``on_report``/``on_end``.
@@ -57,12 +66,13 @@ class RunSettings:
     n_workers: int = 1
     backend: str | Scheduler = "processes"
     backend_options: Mapping[str, Any] = field(factory=dict)
-    budget: Budget
+    run_limits: RunLimits
     limits: Limits | None = None
     store: Path | None = None
     progress: ProgressMode | bool = "auto"
     metrics: tuple[Metric, ...] = (Metric(),)
     metrics_given: bool = False
+    fidelities: tuple[Fidelity, ...] = ()
     optimizer_options: Mapping[str, Any] = field(factory=dict)
     pruner: str | Pruner | None = None
     callbacks: tuple[Any, ...] = ()
@@ -86,7 +96,8 @@ class RunSettings:
         wall_time_limit: float | None,
         store: str | Path | None,
         progress: ProgressMode | bool,
-        metrics: Metric | str | Iterable[Metric | str] | None,
+        metrics: Metric | str | Iterable[Metric | str] | Mapping[str, str] | None,
+        fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, tuple[float, float]] | None = None,
         optimizer_options: Mapping[str, Any],
         pruner: str | Pruner | None = None,
         callbacks: Any = None,
@@ -95,7 +106,7 @@ class RunSettings:
         """Check every argument of `optimize`, and keep them.
 
         Raises:
-            NoBudgetError: Neither ``max_trials``, ``timeout`` nor ``stop_when`` was given.
+            NoRunLimitsError: Neither ``max_trials``, ``timeout`` nor ``stop_when`` was given.
             TypeError: An argument has the wrong type, or is a keyword argument that neither
                 `optimize` nor the optimizer's factory takes (the message suggests the close
                 parameter, e.g. ``n_workers`` for ``n_worker``).
@@ -109,9 +120,9 @@ class RunSettings:
         if isinstance(timeout, float) and timeout == math.inf:
             timeout = None  # no time limit
         if max_trials is None and timeout is None and not stop_when:
-            raise NoBudgetError(
-                "optimize() needs a budget, or it would never end: pass max_trials= (how many "
-                "trials may finish), timeout= (seconds), stop_when= (a stop criterion), or "
+            raise NoRunLimitsError(
+                "optimize() needs a run limit, or it would never end: pass max_trials= (how "
+                "many trials may finish), timeout= (seconds), stop_when= (a stop criterion), or "
                 "several."
             )
         seed = as_seed(seed)
@@ -156,12 +167,13 @@ class RunSettings:
             n_workers=n,
             backend=backend,
             backend_options=dict(backend_options or {}),
-            budget=Budget(max_trials, None if timeout is None else float(timeout)),
+            run_limits=RunLimits(max_trials, None if timeout is None else float(timeout)),
             limits=Limits.of(memory_limit, cpu_time_limit, wall_time_limit),
             store=None if store is None else Path(store),
             progress=progress,
             metrics=as_metric_tuple,
             metrics_given=metrics is not None,
+            fidelities=as_fidelities(fidelities),
             optimizer_options=dict(optimizer_options),
             pruner=pruner,
             callbacks=check_callbacks(callbacks),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback as _tb
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from byop.optimization import (
@@ -18,6 +18,7 @@ from byop.optimization import (
     TimeKind,
     Trial,
     TrialPruned,
+    results_of,
 )
 from byop.scheduling import _links
 from byop.scheduling._call import Call, CallState
@@ -44,8 +45,10 @@ class TrialRunner:
 
     The objective's report is the trial's report; an objective that returns ``None`` after
     reporting is fine (its report stands), one that returns ``None`` without reporting crashes
-    with `NoReportError`. An exception escaping the objective is a crash, except a limit breach,
-    which is a failure with the limit's exception.
+    with `NoReportError`. An objective that returns a number or a dictionary of results
+    without reporting succeeds with them: a number is the value of the one metric (the first
+    of ``metrics``, ``cost`` by default). An exception escaping the objective is a crash,
+    except a limit breach, which is a failure with the limit's exception.
 
     When the trial's ``begin()`` block caught an exception (a limit breach among them), the
     trial failed with it: an objective that then returns without a report, or raises (as
@@ -53,11 +56,17 @@ class TrialRunner:
     given, carrying that exception and its traceback.
     """
 
-    __slots__ = ("limits", "objective")
+    __slots__ = ("limits", "metrics", "objective")
 
-    def __init__(self, objective: Callable[[Trial[Any]], Any], limits: Limits | None) -> None:
+    def __init__(
+        self,
+        objective: Callable[[Trial[Any]], Any],
+        limits: Limits | None,
+        metrics: tuple[str, ...] = ("cost",),
+    ) -> None:
         self.objective = objective
         self.limits = limits
+        self.metrics = metrics
 
     def __call__(self, trial: Trial[Any]) -> ReportPayload:
         trial.start()
@@ -82,11 +91,19 @@ class TrialRunner:
             status = ReportStatus.FAIL if _is_limit(exc) else ReportStatus.CRASHED
             return _end(trial, status, exc, tb).payload()
         report = trial.report
+        if report is None and out is not None and trial.exception is None:
+            try:
+                results = results_of(out, self.metrics)
+            except ValueError as e:
+                wrong = InvalidReportError(str(e))
+                return _end(trial, ReportStatus.CRASHED, wrong, _line(wrong)).payload()
+            if results is not None:
+                return trial.success(**results).payload()
         if out is not None and out is not report:
             invalid = InvalidReportError(
                 f"The objective {function_label(self.objective)} returned a "
                 f"{type(out).__name__}, not its trial's report: return trial.success(...) or "
-                "trial.fail(...)."
+                "trial.fail(...) (or a number, or a dictionary of results, without reporting)."
             )
             if trial.exception is not None:
                 return _failed_in_begin(trial, limits, _line(invalid)).payload()
@@ -143,7 +160,7 @@ class TrialRunner:
         return tuple(self(trial))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (TrialRunner, (self.objective, self.limits))
+        return (TrialRunner, (self.objective, self.limits, self.metrics))
 
 
 def _line(error: BaseException) -> str:
@@ -195,6 +212,8 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         memory_limit: Bytes (or ``"512MB"``) a trial may add to its worker's memory.
         cpu_time_limit: Seconds of CPU time a trial may use.
         wall_time_limit: Seconds a trial may run.
+        metrics: The names of the metrics: a number the objective returns instead of a report
+            is the value of the first (``cost`` by default).
     """
 
     def __init__(
@@ -208,6 +227,7 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
         memory_limit: int | float | str | None = None,
         cpu_time_limit: float | None = None,
         wall_time_limit: float | None = None,
+        metrics: Sequence[str] = ("cost",),
     ) -> None:
         super().__init__(
             fn,
@@ -219,7 +239,7 @@ class TrialTask(Task[[Trial[Any]], Report[Any]]):
             cpu_time_limit=cpu_time_limit,
             wall_time_limit=wall_time_limit,
         )
-        self._runner = TrialRunner(fn, self.limits)
+        self._runner = TrialRunner(fn, self.limits, tuple(metrics))
         self.on_report: Event[[Report[Any]]] = Event(
             "on_report", "A trial ended: its report (success, failure or crash)."
         )

@@ -154,7 +154,7 @@ def status(
     best: dict[str, Any] | None = None
     metric = history.metric()
     try:
-        report = history.best()
+        report = history.best(metric)
     except LookupError:
         report = None
     if report is not None:
@@ -164,7 +164,7 @@ def status(
             "value": jsonable(report.results.get(metric.name)),
             "config": jsonable(dict(report.trial.config)),
         }
-    budget = header.budget
+    budget = header.limits
     used = run.time_used
     out.update(
         {

@@ -20,6 +20,7 @@ from byop.optimization import (
     as_fidelities,
     as_metrics,
     as_seed,
+    is_finite_number,
 )
 from byop.pipeline import Space
 from byop.serialization import register_type
@@ -92,7 +93,10 @@ class HEBOOptimizer:
         metrics: Metric | str | Iterable[Metric | str] | Mapping[str, Any] | None = None,
         seed: int | None = None,
         batch_size: int = 1,
+        fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, Any] | None = None,
     ) -> None:
+        self.fidelities = as_fidelities(fidelities)
+        self._at_max = {f.name: f.clip(f.high) for f in self.fidelities}
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
         self.hebo = hebo
@@ -131,28 +135,29 @@ class HEBOOptimizer:
                 ``None`` draws a seed.
             metrics: The metrics the objective reports; several make a ``GeneralBO`` with one
                 objective each.
-            fidelities: Not supported: HEBO has no multi-fidelity (a ``ValueError`` says so).
+            fidelities: The declared fidelities: HEBO has no multi-fidelity, so every trial is
+                evaluated at their maximum (``trial.fidelities``).
             batch_size: How many suggestions to ask HEBO for at once.
             **options: Passed to ``HEBO`` (e.g. ``rand_sample=10``, ``model_name="gp"``) or
                 ``GeneralBO`` (e.g. ``evo_pop=50``).
 
         Raises:
             InvalidSpaceError: See `to_hebo`.
-            ValueError: Fidelities were declared.
         """
-        if as_fidelities(fidelities):
-            raise ValueError(
-                "HEBO has no multi-fidelity: it evaluates every trial at the full fidelity. "
-                "Leave out fidelities=, or use an optimizer that varies them (neps with "
-                "algorithm='hyperband', smac with facade='multi_fidelity')."
-            )
+        declared_fidelities = as_fidelities(fidelities)
         seed = as_seed(seed)
         declared = as_metrics(metrics)
         converted = to_hebo(space)
         random_state = IsolatedRandomState(seed)
         if converted.design_space is None:
             # Nothing to search (HEBO's space needs a parameter): its one configuration.
-            optimizer = cls(hebo=None, space=converted, metrics=declared, seed=seed)
+            optimizer = cls(
+                hebo=None,
+                space=converted,
+                metrics=declared,
+                seed=seed,
+                fidelities=declared_fidelities,
+            )
             optimizer.random_state = random_state
             return optimizer
         optimizers = hebo_module("hebo.optimizers.hebo")
@@ -171,6 +176,7 @@ class HEBOOptimizer:
             metrics=declared,
             seed=random_state.seed,
             batch_size=batch_size,
+            fidelities=declared_fidelities,
         )
         optimizer.random_state = random_state
         return optimizer
@@ -195,7 +201,11 @@ class HEBOOptimizer:
         row = self._queue.pop(0)
         self._count += 1
         name = self._pending.add(f"{self.PREFIX}-{self._count}", row)
-        return self._pending.issue(Trial(name, self.space.config(row), HEBOTrialInfo(self._count)))
+        config = self.space.config(row)
+        info = HEBOTrialInfo(self._count)
+        if self._at_max:
+            return self._pending.issue(Trial(name, config, info, fidelities=dict(self._at_max)))
+        return self._pending.issue(Trial(name, config, info))
 
     def tell(self, report: Report[HEBOTrialInfo]) -> None:
         """Tell HEBO the report as costs (see the class for how each kind is told).
@@ -254,7 +264,9 @@ class HEBOOptimizer:
                 values = [m.as_cost(results[m.name]) for m in self.metrics]
             else:
                 return list(self._worst)
-        elif isinstance(report, Trial.FailReport) and all(m.name in results for m in self.metrics):
+        elif isinstance(report, Trial.FailReport) and all(
+            is_finite_number(results.get(m.name)) for m in self.metrics
+        ):
             values = [m.as_cost(results[m.name]) for m in self.metrics]
         else:
             return list(self._worst)

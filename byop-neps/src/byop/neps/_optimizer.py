@@ -20,6 +20,7 @@ from byop.optimization import (
     as_fidelities,
     as_metrics,
     as_seed,
+    is_finite_number,
 )
 from byop.pipeline import Space
 from byop.serialization import register_type
@@ -368,7 +369,9 @@ class NePSOptimizer:
             if not isinstance(exc, Exception):
                 exc = RuntimeError(f"the trial {report.status.value}")
             result["exception"] = exc
-            if reported and isinstance(report, Trial.FailReport):
+            if isinstance(report, Trial.FailReport) and all(
+                is_finite_number(results.get(m.name)) for m in self.metrics
+            ):
                 costs = [m.as_cost(results[m.name]) for m in self.metrics]
                 result["objective_to_minimize"] = costs[0] if len(costs) == 1 else costs
         if self.cost is not None:

@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from attrs import field, frozen
 
-from byop.optimization import Metric, PendingTrials, Report, Trial, as_metrics, as_seed
+from byop.optimization import (
+    Fidelity,
+    Metric,
+    PendingTrials,
+    Report,
+    Trial,
+    as_fidelities,
+    as_metrics,
+    as_seed,
+    is_finite_number,
+)
 from byop.optuna._parser import optuna_module, to_optuna
 from byop.pipeline import (
     Categorical,
@@ -75,6 +85,8 @@ class OptunaOptimizer:
             nothing from failed trials (TPE) may keep proposing a forbidden one: after every
             `FORBIDDEN_FALLBACK` in a row, a configuration drawn at random from the allowed
             ones is enqueued for the study instead.
+        fidelities: The declared fidelities: every trial is evaluated at their maximum
+            (``trial.fidelities``; ``trial.budget`` for a single one).
 
     Raises:
         ValueError: ``metrics`` disagree with the study's directions.
@@ -106,8 +118,11 @@ class OptunaOptimizer:
         space: Space | Mapping[str, Any],
         metrics: Metric | str | Iterable[Metric | str] | None = None,
         max_forbidden_retries: int = 100,
+        fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, Any] | None = None,
     ) -> None:
         optuna_mod = optuna_module()
+        self.fidelities = as_fidelities(fidelities)
+        self._at_max = {f.name: f.clip(f.high) for f in self.fidelities}
         self.study = study
         self._plan: tuple[tuple[Hyperparameter, tuple[Condition, ...]], ...] = ()
         if isinstance(space, Mapping) and _is_distribution_dict(space, optuna_mod):
@@ -156,6 +171,7 @@ class OptunaOptimizer:
         study_name: str | None = None,
         storage: Any = None,
         max_forbidden_retries: int = 100,
+        fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, Any] | None = None,
     ) -> OptunaOptimizer:
         """Create a study and wrap it: what ``create_optimizer("optuna", ...)`` calls.
 
@@ -173,6 +189,7 @@ class OptunaOptimizer:
             study_name: The study's name (for a persistent ``storage``).
             storage: Optuna storage, e.g. ``"sqlite:///optuna.db"``; in memory by default.
             max_forbidden_retries: See `OptunaOptimizer`.
+            fidelities: See `OptunaOptimizer`: trials are evaluated at their maximum.
 
         Raises:
             ValueError: The directions and the metrics disagree, or several directions are
@@ -219,6 +236,7 @@ class OptunaOptimizer:
             space=space,
             metrics=declared,
             max_forbidden_retries=max_forbidden_retries,
+            fidelities=fidelities,
         )
 
     # ------------------------------------------------------------------ ask and tell
@@ -251,6 +269,8 @@ class OptunaOptimizer:
         number = optuna_trial.number
         name = self._pending.add(f"{self.PREFIX}-{number}", optuna_trial)
         info = OptunaTrialInfo(number, dict(optuna_trial.params))
+        if self._at_max:
+            return self._pending.issue(Trial(name, config, info, fidelities=dict(self._at_max)))
         return self._pending.issue(Trial(name, config, info))
 
     def _suggest(self, optuna_trial: optuna.Trial) -> dict[str, Any]:
@@ -264,7 +284,8 @@ class OptunaOptimizer:
     def tell(self, report: Report[OptunaTrialInfo]) -> None:
         """Tell the study: success as ``COMPLETE`` with each metric's value, else ``FAIL``.
 
-        A `PrunedReport` is told as ``PRUNED``, with its last value as the trial's intermediate
+        A success whose metric value is not a finite number is told as ``FAIL``. A
+        `PrunedReport` is told as ``PRUNED``, with its last value as the trial's intermediate
         value at its step (Optuna takes that as the pruned trial's value).
 
         Raises:
@@ -274,8 +295,12 @@ class OptunaOptimizer:
         """
         optuna_trial = self._pending.get(report)
         if isinstance(report, Trial.SuccessReport):
-            values = [float(report[m.name]) for m in self.metrics]
-            self.study.tell(optuna_trial, values=values, state=self._complete)
+            values = [report[m.name] for m in self.metrics]
+            if all(is_finite_number(v) for v in values):
+                floats = [float(v) for v in values]
+                self.study.tell(optuna_trial, values=floats, state=self._complete)
+            else:  # NaN, infinity, a string: the study takes none of them
+                self.study.tell(optuna_trial, state=self._fail)
         elif isinstance(report, Trial.PrunedReport):
             last = self._last_value(report)
             if last is not None:
@@ -289,8 +314,8 @@ class OptunaOptimizer:
         """Add the reports of an earlier run to the study (``study.add_trial``).
 
         Successes are added as ``COMPLETE`` with their metrics (``FAIL`` when one is
-        missing), pruned trials as ``PRUNED`` with their last value, failures and crashes as
-        ``FAIL``. Each trial's sampled values come from its
+        missing or not a finite number), pruned trials as ``PRUNED`` with their last value,
+        failures and crashes as ``FAIL``. Each trial's sampled values come from its
         `OptunaTrialInfo`, else from its config; values of hyperparameters not in the space are
         left out. The byop name is kept as the trial's user attribute ``byop_name``.
 
@@ -308,7 +333,7 @@ class OptunaOptimizer:
             state = self._fail
             intermediate = None
             if isinstance(report, Trial.SuccessReport) and all(
-                m.name in report.results for m in self.metrics
+                is_finite_number(report.results.get(m.name)) for m in self.metrics
             ):
                 values = [float(report.results[m.name]) for m in self.metrics]
                 state = self._complete

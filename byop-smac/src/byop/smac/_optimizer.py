@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import shutil
 import tempfile
@@ -14,13 +15,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from byop.configspace import is_configuration_space, plain_value, to_configspace
 from byop.optimization import (
+    Fidelity,
     Metric,
     OptimizerExhaustedError,
     PendingTrials,
     Report,
     Trial,
+    as_fidelities,
     as_metrics,
     as_seed,
+    is_finite_number,
 )
 from byop.pipeline import Space
 from byop.plugins import import_optional
@@ -76,6 +80,9 @@ class SMACOptimizer:
         space: byop's `Space` the facade's configuration space came from, if any: the
             configurations then list hyperparameters in its order.
         save: Whether SMAC writes its run history to its output directory after each tell.
+        fidelities: The declared fidelity, if any (at most one: SMAC varies one budget).
+            Each trial carries SMAC's budget as its value (``trial.fidelities``); with a
+            facade that uses no budgets, its maximum.
 
     Raises:
         ValueError: The metrics do not match the scenario's objectives.
@@ -111,8 +118,10 @@ class SMACOptimizer:
         metrics: Metric | str | Iterable[Metric | str] | None = None,
         space: Space | None = None,
         save: bool = True,
+        fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, Any] | None = None,
     ) -> None:
         runhistory = smac_module("smac.runhistory")
+        self.fidelity: Fidelity | None = _one_fidelity(fidelities)
         self.facade = facade
         scenario = facade.scenario
         objectives = scenario.objectives
@@ -153,6 +162,7 @@ class SMACOptimizer:
         metrics: Metric | str | Iterable[Metric | str] | None = None,
         min_budget: float | None = None,
         max_budget: float | None = None,
+        fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, Any] | None = None,
         n_trials: int = 100,
         deterministic: bool = True,
         output_directory: str | os.PathLike[str] | None = None,
@@ -174,6 +184,8 @@ class SMACOptimizer:
                 scenario. Default: ``cost``, minimised.
             min_budget: The smallest budget (fidelity) for the multi-fidelity facades.
             max_budget: The largest budget.
+            fidelities: The declared fidelity (at most one): its ``low`` and ``high`` are the
+                budgets, and the facade is ``"multi_fidelity"`` by default.
             n_trials: The scenario's trial count, which sizes SMAC's initial design; asking
                 more is allowed.
             deterministic: Whether the objective gives the same result for the same
@@ -184,13 +196,29 @@ class SMACOptimizer:
             name: The scenario's name; by default SMAC derives one from the setup.
             logging_level: SMAC's logging level; ``False`` (default) leaves logging alone.
             **scenario_kwargs: Passed to ``smac.Scenario`` (e.g. ``crash_cost``,
-                ``instances``).
+                ``instances``). Without ``crash_cost``, a metric declared with bounds has its
+                worst value as the cost of a failed or crashed trial.
 
         Raises:
             ValueError: A multi-fidelity facade without both budgets, or an unknown facade.
         """
         smac = smac_module()
         declared = as_metrics(metrics)
+        fidelity = _one_fidelity(fidelities)
+        if fidelity is not None:
+            low, high = fidelity.clip(fidelity.low), fidelity.clip(fidelity.high)
+            if (min_budget is not None and min_budget != low) or (
+                max_budget is not None and max_budget != high
+            ):
+                raise ValueError(
+                    f"min_budget={min_budget!r}, max_budget={max_budget!r} disagree with the "
+                    f"declared fidelity {fidelity.name!r} ({low:g} to {high:g}); declare the "
+                    "fidelity only."
+                )
+            min_budget, max_budget = low, high
+        if "crash_cost" not in scenario_kwargs and any(m.bounds for m in declared):
+            worst = [math.inf if m.worst is None else m.as_cost(m.worst) for m in declared]
+            scenario_kwargs["crash_cost"] = worst[0] if len(worst) == 1 else worst
         if facade is None:
             facade = "multi_fidelity" if min_budget is not None else "hpo"
         facade_cls = _facade_class(smac, facade)
@@ -235,7 +263,13 @@ class SMACOptimizer:
             if temporary:
                 shutil.rmtree(directory, ignore_errors=True)
             raise
-        optimizer = cls(facade=built, metrics=declared, space=byop_space, save=not temporary)
+        optimizer = cls(
+            facade=built,
+            metrics=declared,
+            space=byop_space,
+            save=not temporary,
+            fidelities=fidelity,
+        )
         if temporary:
             optimizer._finalizer = weakref.finalize(
                 optimizer, shutil.rmtree, str(directory), ignore_errors=True
@@ -277,7 +311,13 @@ class SMACOptimizer:
             name += f"-b{info.budget:g}"
         name = self._pending.add(name, info)
         budget = None if info.budget is None else float(info.budget)
-        return self._pending.issue(Trial(name, values, info, info.seed, budget))
+        fidelity = self.fidelity
+        if fidelity is None:
+            return self._pending.issue(Trial(name, values, info, info.seed, budget))
+        if budget is None:  # a facade without budgets: the full fidelity
+            budget = fidelity.clip(fidelity.high)
+        value = {fidelity.name: budget}
+        return self._pending.issue(Trial(name, values, info, info.seed, budget, value))
 
     def tell(self, report: Report[TrialInfo]) -> None:
         """Tell SMAC the report as a ``TrialValue`` (see the class for the mapping).
@@ -359,7 +399,7 @@ class SMACOptimizer:
             else:
                 status = self._status.CRASHED
             if isinstance(report, Trial.FailReport) and all(
-                m.name in report.results for m in self.metrics
+                is_finite_number(report.results.get(m.name)) for m in self.metrics
             ):
                 cost = self._costs(report)
             else:
@@ -401,6 +441,18 @@ def _facade_class(smac: ModuleType, facade: str | type[Any]) -> type[AbstractFac
             f"Unknown SMAC facade {facade!r}; use one of {sorted(_FACADES)} or a facade class."
         ) from None
     return cls
+
+
+def _one_fidelity(
+    fidelities: Fidelity | Iterable[Fidelity] | Mapping[str, Any] | None,
+) -> Fidelity | None:
+    declared = as_fidelities(fidelities)
+    if len(declared) > 1:
+        raise ValueError(
+            f"SMAC varies one budget, but {len(declared)} fidelities are declared "
+            f"({', '.join(f.name for f in declared)}): declare one."
+        )
+    return declared[0] if declared else None
 
 
 def _instance_of(info: Any) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import pytest
 
 from byop.optimization import (
+    Fidelity,
     Metric,
     Optimizer,
     OptimizerExhaustedError,
@@ -60,6 +61,8 @@ class OptimizerConformance:
         supports_multi_objective: Whether several metrics at once are accepted.
         checks_results: Whether telling a success that lacks a declared metric raises
             ``KeyError`` (and leaves the trial to be told again).
+        declares_fidelities: Whether `create` declares fidelities itself (a multi-fidelity
+            optimizer's suite): then the declared-fidelity test is left out.
     """
 
     optimizer_name: ClassVar[str | None] = None
@@ -71,6 +74,7 @@ class OptimizerConformance:
     supports_metrics: ClassVar[bool] = True
     supports_multi_objective: ClassVar[bool] = True
     checks_results: ClassVar[bool] = True
+    declares_fidelities: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ to override
     def create(self, *, space: Any, seed: int, **kwargs: Any) -> Optimizer[Any]:
@@ -311,6 +315,21 @@ class OptimizerConformance:
             optimizer.tell(wrong)
         # The trial is still pending: a report with the declared metric is accepted.
         optimizer.tell(SuccessReport(trial, {"accuracy": 0.5}, wrong.time, wrong.cpu_time))
+
+    def test_declared_fidelity(self) -> None:
+        # The factory contract: every optimizer takes fidelities=, and each trial carries a
+        # value of each within its range (a full-fidelity optimizer: the maximum).
+        if self.declares_fidelities:
+            pytest.skip("create() declares the fidelities itself")
+        epochs = Fidelity("epochs", 1, 9, integer=True)
+        optimizer = self.create(space=self.space, seed=18, fidelities=[epochs])
+        for _ in range(self.n_trials):
+            trial = optimizer.ask()
+            value = trial.fidelities.get("epochs")
+            assert value is not None, f"trial {trial.name} has no value of the declared fidelity"
+            assert epochs.low <= value <= epochs.high
+            assert trial.budget == value
+            optimizer.tell(trial.success(cost=cost_of(trial.config) / value))
 
     def test_several_metrics(self) -> None:
         if not self.supports_multi_objective:
