@@ -187,7 +187,7 @@ def test_without_a_stream_lines_are_log_messages(caplog):
         for report in reports([2.0, 1.0]):
             progress.update(report)
     messages = [r.getMessage() for r in caplog.records if r.name == "byop.progress"]
-    assert messages[0] == "byop: started, budget 2 trials"
+    assert messages[0] == "byop: started, run limits 2 trials"
     assert messages[-1].startswith("byop: 2 trials in")
 
 

@@ -25,7 +25,7 @@ def test_by_default_the_messages_go_to_standard_error():
     proc = python(RUN)
     assert proc.stdout == ""
     err = proc.stderr
-    assert err.startswith("byop random_search: started, budget 5 trials\n")
+    assert err.startswith("byop random_search: started, run limits 5 trials\n")
     assert "callback <lambda> raised ZeroDivisionError on trial rs-0" in err
     assert "byop random_search: 5 trials in" in err and "x = " in err
 
@@ -48,5 +48,5 @@ def test_a_handler_of_your_own_takes_them_once(setup):
     proc = python(f"import logging\n{setup}\n" + RUN)
     err = proc.stderr
     assert err.startswith("LOG byop.progress byop random_search: started"), err
-    assert err.count("started, budget 5 trials") == 1  # not also by byop's default handler
+    assert err.count("started, run limits 5 trials") == 1  # not also by byop's default handler
     assert "LOG byop.run callback <lambda> raised ZeroDivisionError" in err
