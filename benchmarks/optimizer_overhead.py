@@ -14,7 +14,7 @@ Target: ratio byop / native <= 1.05.
 Each part runs where its library is installed: NePS in .venv-neps, HEBO in .venv-hebo
 (scripts/optimizer-venvs install), Optuna and SMAC in .venv (and .venv-hebo).
 
-Run: .venv/bin/python benchmarks/optimizer_overhead.py [--quick]
+Run: .venv/bin/python benchmarks/optimizer_overhead.py [--quick] [--only ...] [--rounds N]
      .venv-neps/bin/python benchmarks/optimizer_overhead.py [--quick]
      .venv-hebo/bin/python benchmarks/optimizer_overhead.py [--quick]
 """
@@ -255,8 +255,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer trials (a smoke run)")
     parser.add_argument(
-        "--only", nargs="*", help="optuna, smac, neps, hebo (default: all installed)"
+        "--only",
+        nargs="*",
+        help="optuna, smac, neps (or one of neps-random, neps-hyperband, neps-bo), hebo "
+        "(default: all installed)",
     )
+    parser.add_argument("--rounds", type=int, help="runs per side (default: 4; 2 for BO, HEBO)")
     args = parser.parse_args()
     import importlib.util
     import logging
@@ -264,6 +268,13 @@ def main() -> None:
 
     warnings.filterwarnings("ignore")  # the libraries' deprecation notices, not measured here
     wanted = set(args.only or ["optuna", "smac", "neps", "hebo"])
+    all_neps = {"neps-random", "neps-hyperband", "neps-bo"}
+    neps_parts = (wanted & all_neps) or all_neps
+    if wanted & all_neps:
+        wanted = (wanted - all_neps) | {"neps"}
+    unknown = wanted - {"optuna", "smac", "neps", "hebo"}
+    if unknown:
+        parser.error(f"unknown --only {sorted(unknown)}")
     installed = {
         name: importlib.util.find_spec(name) is not None
         and importlib.util.find_spec(f"byop.{name}")
@@ -282,20 +293,22 @@ def main() -> None:
         logging.getLogger("smac").setLevel(logging.WARNING)
         compare("SMAC HPO facade", smac_native, smac_byop, 8 if quick else 50, 2 if quick else 4)
     if "neps" in wanted and installed["neps"]:
-        for title, algorithm, options, n, rounds in (
-            ("NePS random", "random_search", {}, 200, 4),
-            ("NePS hyperband", "hyperband", {}, 200, 4),
-            ("NePS BO", "bayesian_optimization", NEPS_BO, 8, 2),
+        for part, title, algorithm, options, n, rounds in (
+            ("neps-random", "NePS random", "random_search", {}, 200, 4),
+            ("neps-hyperband", "NePS hyperband", "hyperband", {}, 200, 4),
+            ("neps-bo", "NePS BO", "bayesian_optimization", NEPS_BO, 8, 2),
         ):
+            if part not in neps_parts:
+                continue
             compare(
                 title,
                 neps_native(algorithm, **options),
                 neps_byop(algorithm, **options),
                 max(2, n // 10) if quick else n,
-                2 if quick else rounds,
+                2 if quick else args.rounds or rounds,
             )
     if "hebo" in wanted and installed["hebo"]:
-        compare("HEBO", hebo_native, hebo_byop, 6 if quick else 8, 2)
+        compare("HEBO", hebo_native, hebo_byop, 6 if quick else 8, 2 if quick else args.rounds or 2)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from byop.optimization._optimizer import (
 )
 from byop.optimization._pending import PendingTrials
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
-from byop.optimization._random_state import IsolatedRandomState
+from byop.optimization._random_state import GENERATORS, IsolatedRandomState
 from byop.optimization._report import (
     CrashReport,
     FailReport,
@@ -57,6 +57,7 @@ from byop.optimization._trial import Trial
 
 __all__ = [
     "ASHA",
+    "GENERATORS",
     "CrashReport",
     "FailReport",
     "Fidelity",
