@@ -11,7 +11,9 @@ disturbed by other work on the machine); the mean of its runs is printed beside 
 
 Target: ratio byop / native <= 1.05. For NePS and HEBO the time each loop spends outside the
 library's own ask and tell methods is printed too: what byop adds, measured apart from the
-library's time, which on a shared machine varies from run to run by far more than that.
+library's time, which on a shared machine varies from run to run by far more than that. And
+each side's CPU time: on a loaded machine wall times swing with the other work (the time spent
+waiting for a core falls anywhere, often on byop's clock reads), CPU time much less.
 
 Each part runs where its library is installed: NePS in .venv-neps, HEBO in .venv-hebo
 (scripts/optimizer-venvs install), Optuna and SMAC in .venv (and .venv-hebo).
@@ -261,6 +263,7 @@ def compare(
     native(min(n, 3), 0)  # warm up: imports and first-call costs on both sides
     ours(min(n, 3), 0)
     times: dict[str, list[float]] = {"native": [], "byop": []}
+    cpu: dict[str, list[float]] = {"native": [], "byop": []}
     outside: dict[str, list[float]] = {"native": [], "byop": []}
     clock = LibraryClock(library or [])
     reference: list[dict[str, Any]] | None = None
@@ -270,9 +273,10 @@ def compare(
             order.reverse()
         for side, loop in order:
             with clock:
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 configs = loop(n, 1)
                 elapsed = time.perf_counter() - start
+                cpu[side].append(time.process_time() - start_cpu)
             times[side].append(elapsed)
             outside[side].append(elapsed - clock.seconds)
             if reference is None:
@@ -288,6 +292,12 @@ def compare(
         f"byop {best['byop'] * 1e3:8.3f} ms/trial (mean {mean['byop'] * 1e3:8.3f}) | "
         f"ratio {ratio:5.3f} (means {mean['byop'] / mean['native']:5.3f}) "
         f"{'ok' if ratio <= 1.05 else 'ABOVE 1.05'}"
+    )
+    cpu_best = {side: min(ts) / n for side, ts in cpu.items()}
+    print(
+        f"{'':<16} CPU time (what the machine's other work does not inflate): native "
+        f"{cpu_best['native'] * 1e3:8.3f} ms/trial, byop {cpu_best['byop'] * 1e3:8.3f} ms/trial: "
+        f"ratio {cpu_best['byop'] / cpu_best['native']:5.3f}"
     )
     if library:
         own = {side: min(ts) / n for side, ts in outside.items()}
