@@ -228,9 +228,12 @@ class LibraryClock:
 
     def __enter__(self) -> LibraryClock:
         self.seconds = 0.0
-        self._originals = [(cls, name, cls.__dict__[name]) for cls, name in self.methods]
-        for cls, name, original in self._originals:
-            setattr(cls, name, self._timed(original))
+        # (class, name, the class's own attribute or None when inherited, the method)
+        self._originals = [
+            (cls, name, cls.__dict__.get(name), getattr(cls, name)) for cls, name in self.methods
+        ]
+        for cls, name, _, method in self._originals:
+            setattr(cls, name, self._timed(method))
         return self
 
     def _timed(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -244,8 +247,11 @@ class LibraryClock:
         return timed
 
     def __exit__(self, *exc: object) -> None:
-        for cls, name, original in self._originals:
-            setattr(cls, name, original)
+        for cls, name, own, _ in self._originals:
+            if own is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, own)
 
 
 def compare(
