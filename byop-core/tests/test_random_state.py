@@ -118,3 +118,36 @@ def test_numpy_integers_are_seeds_and_negative_ones_are_not():
     assert IsolatedRandomState(np.int64(5)).seed == 5
     with pytest.raises(ValueError, match="seed must be in"):
         IsolatedRandomState(-1)
+
+
+def test_only_the_chosen_generators_are_isolated():
+    random.seed(1)
+    np.random.seed(1)
+    state = IsolatedRandomState(9, generators=["numpy"])
+    with state:
+        inside = (random.random(), float(np.random.random()))
+    # numpy drew from the seed's stream, Python's random from the user's (not isolated).
+    assert inside == (random.Random(1).random(), float(np.random.RandomState(9).random()))
+    assert float(np.random.random()) == float(np.random.RandomState(1).random())
+    assert state.generators == ("numpy",)
+    assert "generators=['numpy']" in repr(state)
+    assert repr(IsolatedRandomState(9)) == "IsolatedRandomState(seed=9)"
+    assert IsolatedRandomState(9, generators="python").generators == ("python",)
+
+
+def test_wrong_generators_say_which_there_are():
+    with pytest.raises(ValueError, match=r"some of \['python', 'numpy', 'torch'\].*cuda"):
+        IsolatedRandomState(1, generators=["numpy", "cuda"])
+    with pytest.raises(ValueError, match="got none"):
+        IsolatedRandomState(1, generators=[])
+
+
+def test_a_state_pickled_before_generators_existed_isolates_all():
+    state = IsolatedRandomState(2)
+    old = state.__getstate__()
+    del old["generators"]
+    revived = IsolatedRandomState.__new__(IsolatedRandomState)
+    revived.__setstate__(old)
+    assert revived.generators == ("python", "numpy", "torch")
+    with revived, state:
+        pass

@@ -119,6 +119,7 @@ def _byop_loop(algorithm: str, space: Space, n: int, seed: int, **options: Any) 
     ("algorithm", "options"),
     [
         ("bayesian_optimization", LIGHT_BO),
+        ("random_search", {}),
         ("asha", {"fidelities": (EPOCHS,)}),
         ("priorband", {"fidelities": (EPOCHS,)}),
     ],
@@ -139,6 +140,42 @@ def test_the_users_global_generators_are_left_alone():
         trial = optimizer.ask()
         optimizer.tell(trial.success(cost=1.0))
     assert (random.random(), np.random.random(), torch.rand(1).item()) == expected
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"priors": True, "use_priors": True}, {"fidelities": EPOCHS}],
+    ids=["uniform", "priors", "fidelity"],
+)
+def test_random_search_draws_from_torch_only(options: dict[str, Any]):
+    # byop swaps only torch's generator around random search (a swap of numpy's costs as much
+    # as the whole ask): this fails if a NePS release makes it draw from another one.
+    space = Space(
+        [
+            Float(-5.0, 5.0, default=1.0, name="x"),
+            Integer(1, 16, default=4, name="n"),
+            Categorical(["a", "b"], default="b", name="kind"),
+        ]
+    )
+    optimizer = NePSOptimizer.create(space=space, seed=2, algorithm="random_search", **options)
+    assert optimizer.random_state.generators == ("torch",)
+    _seed_globals(4)
+    python, numpy = random.getstate(), np.random.get_state(legacy=False)
+    for _ in range(10):
+        trial = optimizer.ask()
+        optimizer.tell(trial.success(cost=cost_of(trial.config)))
+    assert random.getstate() == python
+    after = np.random.get_state(legacy=False)
+    assert after["state"]["pos"] == numpy["state"]["pos"]
+    assert (after["state"]["key"] == numpy["state"]["key"]).all()
+    assert after["has_gauss"] == numpy["has_gauss"]
+
+    # A function of one's own named random_search gets every generator isolated.
+    def random_search(space: Any, **kw: Any) -> Any:
+        return neps.algorithms.random_search(space, **kw)
+
+    other = NePSOptimizer.create(space=mixed_space(), seed=2, algorithm=random_search)
+    assert other.random_state.generators == ("python", "numpy", "torch")
 
 
 # ---------------------------------------------------------------- fidelities

@@ -62,7 +62,7 @@ from byop.optimization._pruners import (
     create_pruner,
 )
 from byop.optimization._random_search import RandomSearch, RSTrialInfo
-from byop.optimization._random_state import IsolatedRandomState
+from byop.optimization._random_state import GENERATORS, IsolatedRandomState
 from byop.optimization._report import (
     CrashReport,
     FailReport,
@@ -77,6 +77,7 @@ from byop.optimization._trial import Trial
 
 __all__ = [
     "ASHA",
+    "GENERATORS",
     "CrashReport",
     "FailReport",
     "Fidelity",
