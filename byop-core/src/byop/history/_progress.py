@@ -384,6 +384,8 @@ class Progress:
         rate = self.rate
         if rate is None:
             return "- trials/s"
+        if rate >= 100:
+            return f"{rate:.0f} trials/s"  # never 1.8e+03
         return f"{rate:.3g} trials/s" if rate >= 1 else f"{1 / rate:.3g} s/trial"
 
     def status_text(self) -> str:
