@@ -46,7 +46,7 @@ PLOT_INTERVAL = 2.0  # as the page: a plot at most every 2 s, when the run chang
 # ---------------------------------------------------------------------- the writer
 def write(store: Path, trials: int, rate: float) -> None:
     """Run by ``--write``: create the store, wait for a line on stdin, then write the run."""
-    from byop.history import Budget, RunHeader, RunStore
+    from byop.history import RunHeader, RunLimits, RunStore
     from byop.optimization import RandomSearch
     from byop.pipeline import Categorical, Condition, Float, Integer, Space
     from byop.serialization import typed_plain
@@ -69,7 +69,7 @@ def write(store: Path, trials: int, rate: float) -> None:
         optimizer="random_search",
         seed=0,
         space=typed_plain(space),
-        budget=Budget(max_trials=trials),
+        limits=RunLimits(max_trials=trials),
         objective="benchmarks.dashboard_load",
     )
     store = RunStore.create(store, header, sync=False)
