@@ -24,10 +24,10 @@ from typing import Any
 
 from attrs import evolve, frozen
 
-from byop.history._errors import NotAStoreError, StoreError, StoreVersionError
+from byop.history._errors import NotAStoreError, StoreError
+from byop.history._reading import header_from
 from byop.history._records import (
     STORE_FORMAT,
-    STORE_VERSION,
     RunHeader,
     RunLimits,
     Session,
@@ -338,26 +338,9 @@ def _header_from(raw: bytes, path: Path) -> RunHeader:
         record = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         record = None
-    if (
-        not isinstance(record, Mapping)
-        or record.get("kind") != "header"
-        or record.get("format") != STORE_FORMAT
-    ):
+    if not isinstance(record, Mapping):
         raise NotAStoreError(
             path,
             f"{path} is not a byop run store: its first line is not a {STORE_FORMAT!r} header.",
         )
-    version = record.get("version")
-    if not isinstance(version, int) or version < 1:
-        raise NotAStoreError(path, f"{path} has a run header without a valid format version.")
-    if version > STORE_VERSION:
-        raise StoreVersionError(
-            path,
-            f"{path} was written in store format {version}, newer than this byop reads "
-            f"(up to {STORE_VERSION}); upgrade byop-core to read it.",
-        )
-    try:
-        header: RunHeader = structure(record.get("run"), RunHeader)
-    except SerializationError as e:
-        raise NotAStoreError(path, f"{path} has a damaged run header: {e}") from e
-    return header
+    return header_from(record, path)

@@ -29,7 +29,8 @@ class _DamageError(Exception):
     """A record that cannot be read; the message says why."""
 
 
-def _header_from(record: Mapping[str, Any], path: Path) -> RunHeader:
+def header_from(record: Mapping[str, Any], path: Path) -> RunHeader:
+    """The run header of a store's first record, checked (a follower reads it too)."""
     if record.get("kind") != "header" or record.get("format") != STORE_FORMAT:
         raise NotAStoreError(
             path,
@@ -256,7 +257,7 @@ def _read_header(path: Path, raw: bytes, *, complete: bool) -> StoredRun:
         raise NotAStoreError(
             path, f"{path} is not a byop run store: its first line is not a run header."
         )
-    return StoredRun(path=path, header=_header_from(first, path))
+    return StoredRun(path=path, header=header_from(first, path))
 
 
 def repair_store(path: str | Path) -> StoredRun:

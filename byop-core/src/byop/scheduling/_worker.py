@@ -24,7 +24,7 @@ from byop.optimization import ForeignException
 from byop.scheduling import _links
 from byop.scheduling._errors import NotPicklableError
 from byop.scheduling._execute import execute
-from byop.scheduling._leftovers import ProcessState
+from byop.scheduling._leftovers import ProcessState, children, descendants
 from byop.scheduling._limit_spec import Limits
 from byop.scheduling._limits import keep_handlers_installed, settle
 from byop.scheduling._names import function_label
@@ -45,31 +45,6 @@ def _prctl(option: int, value: int) -> None:
         pass  # not Linux: fewer guarantees, same behaviour otherwise
 
 
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
-                out.extend(int(p) for p in f.read().split())
-        except OSError:
-            continue
-    return out
-
-
-def _descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    stack = _children(pid)
-    while stack:
-        child = stack.pop()
-        found.append(child)
-        stack.extend(_children(child))
-    return found
-
-
 def _end_children(me: int) -> None:
     """Kill every process this worker's call started (and their own children), and reap them.
 
@@ -80,10 +55,10 @@ def _end_children(me: int) -> None:
         pid, _ = os.waitpid(-1, os.WNOHANG)
     except ChildProcessError:
         return
-    for pid in _descendants(me):
+    for pid in descendants(me):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-    _reap(block_for=_children(me))
+    _reap(block_for=children(me))
 
 
 def _reap(block_for: list[int] | None = None) -> None:
